@@ -1,0 +1,12 @@
+"""The config directory's layout: which file each loop owns, its model, and the cross-file checks.
+
+Each loop declares its files in its own ``config.py``; this module only gathers them, so adding a loop's
+file is one line here.
+"""
+
+from __future__ import annotations
+
+from revloops.config.loader import Check, ConfigFileSpec
+
+FILES: list[ConfigFileSpec] = []
+CHECKS: list[Check] = []
