@@ -1,0 +1,237 @@
+"""The embedded CRM: Salesforce-shaped objects in the state database (SQLite by default, Postgres by URL)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from revloops.adapters.sql.tables import SOBJECT_TABLES
+from revloops.core.errors import InputError, NotFound, RecordRejected
+from revloops.core.ids import is_valid_id, new_id
+from revloops.core.records import CREATE_DELETE_ONLY, SObject, model_for
+from revloops.ports.crm import CRM, Filter, Page, Query, RecordError, SaveResult
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: Any) -> Any:
+    # SQLite hands datetimes back naive; they were stored as UTC.
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _table(sobject: str) -> sa.Table:
+    try:
+        return SOBJECT_TABLES[sobject]
+    except KeyError:
+        raise InputError(f"unknown object {sobject!r}", field="sobject") from None
+
+
+def _reject_from(exc: ValidationError) -> RecordRejected:
+    err = exc.errors(include_url=False)[0]
+    fld = ".".join(str(p) for p in err["loc"])
+    code = "INVALID_FIELD" if err["type"] == "extra_forbidden" else "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    msg = "no such field" if err["type"] == "extra_forbidden" else err["msg"]
+    return RecordRejected(f"{fld}: {msg}", code, (fld,))
+
+
+def _condition(table: sa.Table, flt: Filter) -> sa.ColumnElement[bool]:
+    if flt.field not in table.c:
+        raise InputError(f"no such field on {table.name[3:]}", field=flt.field)
+    col = table.c[flt.field]
+    value = flt.value
+    ops: dict[str, Any] = {
+        "eq": lambda: col.is_(None) if value is None else col == value,
+        "ne": lambda: col.is_not(None) if value is None else sa.or_(col != value, col.is_(None)),
+        "in": lambda: col.in_(list(value)),
+        "not_in": lambda: sa.or_(col.not_in(list(value)), col.is_(None)),
+        "gt": lambda: col > value,
+        "gte": lambda: col >= value,
+        "lt": lambda: col < value,
+        "lte": lambda: col <= value,
+        "like": lambda: col.like(value),
+    }
+    return ops[flt.op]()  # type: ignore[no-any-return]
+
+
+class LocalCRM(CRM):
+    """The CRM port over SQLAlchemy tables; validates like Salesforce (required fields, known fields, ids)."""
+
+    name = "local"
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # -- reads -------------------------------------------------------------------------------------
+    def _to_record(self, sobject: str, row: sa.Row[Any]) -> SObject:
+        data = {k: _aware(v) for k, v in row._mapping.items() if v is not None}
+        return model_for(sobject).model_validate(data)
+
+    def get(self, sobject: str, record_id: str) -> SObject:
+        table = _table(sobject)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(table.c.Id == record_id)).first()
+        if row is None:
+            raise NotFound(f"{sobject} {record_id} does not exist")
+        return self._to_record(sobject, row)
+
+    def query(self, query: Query, page_size: int = 2000, page_token: str | None = None) -> Page:
+        table = _table(query.sobject)
+        where = [_condition(table, f) for f in query.filters]
+        offset = int(base64.urlsafe_b64decode(page_token.encode()).decode()) if page_token else 0
+        order = []
+        for fld, desc in query.order_by:
+            if fld not in table.c:
+                raise InputError(f"no such field on {query.sobject}", field=fld)
+            order.append(table.c[fld].desc() if desc else table.c[fld].asc())
+        order.append(table.c.Id.asc())  # a stable order makes pages consistent
+        stmt = sa.select(table).where(*where).order_by(*order)
+        count_stmt = sa.select(sa.func.count()).select_from(table).where(*where)
+        with self.engine.connect() as conn:
+            total = int(conn.execute(count_stmt).scalar_one())
+            if query.limit is not None:
+                total = min(total, query.limit)
+            size = max(0, min(page_size, total - offset))
+            rows = conn.execute(stmt.offset(offset).limit(size)).all() if size else []
+        nxt = offset + len(rows)
+        token = base64.urlsafe_b64encode(str(nxt).encode()).decode() if nxt < total else None
+        return Page([self._to_record(query.sobject, r) for r in rows], token, total)
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _prepare_create(self, record: SObject) -> dict[str, Any]:
+        sobject = record.sobject_type
+        values = record.fields()
+        for fld in record.system_fields - {"Id"}:
+            values.pop(fld, None)
+        missing = [f for f in record.required_fields if values.get(f) in (None, "")]
+        if missing:
+            raise RecordRejected(f"Required fields are missing: [{', '.join(missing)}]", "REQUIRED_FIELD_MISSING", missing)
+        if "Id" in values and not is_valid_id(values["Id"], sobject):
+            raise RecordRejected(f"invalid {sobject} id {values['Id']!r}", "MALFORMED_ID", ("Id",))
+        now = _now()
+        values.setdefault("Id", new_id(sobject))
+        values.update(CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
+        return values
+
+    def _prepare_update(self, sobject: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        if sobject in CREATE_DELETE_ONLY:
+            raise RecordRejected(f"{sobject} records cannot be updated", "INVALID_OPERATION")
+        bad = [k for k in changes if k in model_for(sobject).system_fields]
+        if bad:
+            raise RecordRejected(f"{bad[0]} is not writeable", "INVALID_FIELD_FOR_INSERT_UPDATE", bad)
+        try:
+            checked = model_for(sobject).model_validate(dict(changes))
+        except ValidationError as exc:
+            raise _reject_from(exc) from None
+        values = {k: getattr(checked, k) for k in changes}
+        now = _now()
+        values.update(LastModifiedDate=now, SystemModstamp=now)
+        return values
+
+    def create(self, record: SObject) -> str:
+        values = self._prepare_create(record)
+        table = _table(record.sobject_type)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(table.insert().values(values))
+        except sa.exc.IntegrityError:
+            raise RecordRejected("duplicate value on a unique field", "DUPLICATE_VALUE") from None
+        return str(values["Id"])
+
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
+        values = self._prepare_update(sobject, changes)
+        table = _table(sobject)
+        with self.engine.begin() as conn:
+            done = conn.execute(table.update().where(table.c.Id == record_id).values(values)).rowcount
+        if not done:
+            raise NotFound(f"{sobject} {record_id} does not exist")
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        table = _table(sobject)
+        with self.engine.begin() as conn:
+            done = conn.execute(table.delete().where(table.c.Id == record_id)).rowcount
+        if not done:
+            raise NotFound(f"{sobject} {record_id} does not exist")
+
+    def upsert(self, sobject: str, external_id_field: str, external_id: str, fields: Mapping[str, Any]) -> SaveResult:
+        model = model_for(sobject)
+        if external_id_field not in model.external_id_fields:
+            raise RecordRejected(f"{external_id_field} is not an external id of {sobject}", "INVALID_FIELD", (external_id_field,))
+        table = _table(sobject)
+        with self.engine.begin() as conn:
+            # The row lock (Postgres) / write transaction (SQLite) makes a concurrent upsert wait, not duplicate.
+            found = conn.execute(
+                sa.select(table.c.Id).where(table.c[external_id_field] == external_id).with_for_update()
+            ).first()
+            if found is not None:
+                values = self._prepare_update(sobject, fields)
+                conn.execute(table.update().where(table.c.Id == found.Id).values(values))
+                return SaveResult(found.Id, True, created=False)
+            try:
+                record = model.model_validate({**fields, external_id_field: external_id})
+            except ValidationError as exc:
+                raise _reject_from(exc) from None
+            values = self._prepare_create(record)
+            conn.execute(table.insert().values(values))
+            return SaveResult(values["Id"], True, created=True)
+
+    def _each(self, items: Sequence[Any], write: Any) -> list[SaveResult]:
+        results = []
+        for item in items:
+            try:
+                results.append(write(item))
+            except RecordRejected as exc:
+                results.append(SaveResult(None, False, errors=(RecordError(exc.status_code, exc.message, tuple(exc.fields)),)))
+            except NotFound as exc:
+                results.append(SaveResult(None, False, errors=(RecordError("ENTITY_IS_DELETED", exc.message),)))
+        return results
+
+    def _create_batch(self, records: Sequence[SObject]) -> list[SaveResult]:
+        prepared: list[dict[str, Any] | RecordRejected] = []
+        for rec in records:
+            try:
+                prepared.append(self._prepare_create(rec))
+            except RecordRejected as exc:
+                prepared.append(exc)
+        good = [p for p in prepared if isinstance(p, dict)]
+        if good and len({r.sobject_type for r in records}) == 1:
+            table = _table(records[0].sobject_type)
+            # executemany needs the same keys in every row
+            rows = [{c: p.get(c) for c in table.c.keys()} for p in good]
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(table.insert(), rows)
+            except sa.exc.IntegrityError:
+                # one bad row (a duplicate external id): fall back to one by one so only it fails
+                return self._each(records, lambda r: SaveResult(self.create(r), True, created=True))
+            return [
+                SaveResult(p["Id"], True, created=True) if isinstance(p, dict)
+                else SaveResult(None, False, errors=(RecordError(p.status_code, p.message, tuple(p.fields)),))
+                for p in prepared
+            ]
+        return self._each(records, lambda r: SaveResult(self.create(r), True, created=True))
+
+    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
+        def one(item: tuple[str, Mapping[str, Any]]) -> SaveResult:
+            self.update(sobject, item[0], item[1])
+            return SaveResult(item[0], True)
+
+        return self._each(changes, one)
+
+    def _delete_batch(self, sobject: str, ids: Sequence[str]) -> list[SaveResult]:
+        def one(record_id: str) -> SaveResult:
+            self.delete(sobject, record_id)
+            return SaveResult(record_id, True)
+
+        return self._each(ids, one)
+
+    def describe(self) -> dict[str, Any]:
+        return {"crm": self.name, "database": self.engine.url.render_as_string(hide_password=True)}

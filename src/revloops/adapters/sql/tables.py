@@ -1,0 +1,90 @@
+"""The state database's tables: the embedded CRM's objects, the decision log and loop state.
+
+CRM tables are derived from the record models, so a field exists in exactly one place (core/records.py);
+migrations under ``migrations/`` freeze each version of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from typing import Any
+
+import sqlalchemy as sa
+
+from revloops.core.records import SOBJECTS, SObject
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_TYPES: dict[type, Any] = {
+    str: sa.Text,
+    int: sa.BigInteger,
+    float: sa.Float,
+    bool: sa.Boolean,
+    dt.date: sa.Date,
+    dt.datetime: lambda: sa.DateTime(timezone=True),
+}
+#: fields worth an index beyond the primary key and external ids
+_INDEXED = {"OwnerId", "Email", "SystemModstamp", "AccountId", "WhoId", "ObjectId", "Territory2Id", "UserId"}
+
+
+def python_type(annotation: Any) -> type:
+    """The scalar type inside ``X | None``."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return args[0]  # type: ignore[no-any-return]
+    return annotation  # type: ignore[no-any-return]
+
+
+def sobject_table(model: type[SObject]) -> sa.Table:
+    """The table of one object: one column per field."""
+    columns: list[sa.Column[Any]] = []
+    for name, info in model.model_fields.items():
+        kind = _TYPES[python_type(info.annotation)]
+        col_type = kind() if callable(kind) and not isinstance(kind, type) else kind
+        columns.append(
+            sa.Column(
+                name,
+                col_type,
+                primary_key=name == "Id",
+                unique=name in model.external_id_fields,
+                index=name in _INDEXED,
+            )
+        )
+    return sa.Table(f"sf_{model.sobject_type.lower()}", metadata, *columns)
+
+
+SOBJECT_TABLES: dict[str, sa.Table] = {name: sobject_table(model) for name, model in SOBJECTS.items()}
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("loop", sa.String(32), nullable=False),
+    sa.Column("sobject", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(64), nullable=False, index=True),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("trace", sa.JSON, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("config_version", sa.String(96), nullable=False),
+    sa.Column("inputs_digest", sa.String(72), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+rotation_state = sa.Table(
+    "rotation_state",
+    metadata,
+    sa.Column("pool", sa.String(128), primary_key=True),
+    sa.Column("state", sa.JSON, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

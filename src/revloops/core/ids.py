@@ -1,0 +1,73 @@
+"""Salesforce-style record ids: 15 case-sensitive characters plus a 3-character checksum suffix."""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+import string
+
+_ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_SUFFIX = string.ascii_uppercase + "012345"
+ID_RE = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-5]{3})?$")
+
+# Real Salesforce key prefixes of the objects we store.
+KEY_PREFIX: dict[str, str] = {
+    "User": "005",
+    "Group": "00G",
+    "Account": "001",
+    "Contact": "003",
+    "Lead": "00Q",
+    "Opportunity": "006",
+    "Task": "00T",
+    "Territory2Model": "0MA",
+    "Territory2Type": "0M5",
+    "Territory2": "0MI",
+    "UserTerritory2Association": "0R0",
+    "ObjectTerritory2Association": "0R5",
+    "Territory2ObjectExclusion": "0Kd",
+}
+PREFIX_OBJECT = {prefix: name for name, prefix in KEY_PREFIX.items()}
+
+
+def checksum(id15: str) -> str:
+    """The 3-character suffix that makes a 15-character id case-insensitively unique."""
+    out = []
+    for chunk in range(3):
+        bits = 0
+        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << i
+        out.append(_SUFFIX[bits])
+    return "".join(out)
+
+
+def to18(record_id: str) -> str:
+    """Normalise a 15- or 18-character id to 18 characters."""
+    if len(record_id) == 18:
+        return record_id
+    if len(record_id) != 15:
+        raise ValueError(f"not a Salesforce id: {record_id!r}")
+    return record_id + checksum(record_id)
+
+
+def new_id(sobject: str, rng: random.Random | None = None) -> str:
+    """A fresh 18-character id with the object's key prefix (``rng`` makes it deterministic)."""
+    prefix = KEY_PREFIX[sobject]
+    pick = rng.choice if rng is not None else secrets.choice
+    body = prefix + "8d" + "".join(pick(_ALPHABET) for _ in range(10))
+    return body + checksum(body)
+
+
+def is_valid_id(value: str, sobject: str | None = None) -> bool:
+    """Whether ``value`` looks like an id (of ``sobject`` when given), checksum included."""
+    if not isinstance(value, str) or not ID_RE.match(value):
+        return False
+    if len(value) == 18 and checksum(value[:15]) != value[15:]:
+        return False
+    return sobject is None or value.startswith(KEY_PREFIX[sobject])
+
+
+def object_of(record_id: str) -> str | None:
+    """The object a record id belongs to, from its key prefix."""
+    return PREFIX_OBJECT.get(record_id[:3])

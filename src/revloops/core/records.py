@@ -1,0 +1,265 @@
+"""Our records: Salesforce objects with their API field names, typed.
+
+Custom fields the loops write end in ``__c`` and exist in the org-side metadata under ``salesforce/``.
+Records are frozen; change one with ``record.model_copy(update={...})`` or through the CRM port.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+Date = dt.date
+DateTime = dt.datetime
+
+
+class SObject(BaseModel):
+    """Base of every record. ``Id`` is an 18-character Salesforce id (None before create)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    sobject_type: ClassVar[str] = ""
+    #: fields the CRM sets itself (refused on create/update)
+    system_fields: ClassVar[frozenset[str]] = frozenset(
+        {"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"}
+    )
+    #: fields a create must carry (as Salesforce requires them)
+    required_fields: ClassVar[tuple[str, ...]] = ()
+    #: fields usable as external ids for upsert
+    external_id_fields: ClassVar[tuple[str, ...]] = ()
+
+    Id: str | None = None
+    CreatedDate: DateTime | None = None
+    LastModifiedDate: DateTime | None = None
+    SystemModstamp: DateTime | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The set fields (None left out), as a plain dict."""
+        return self.model_dump(exclude_none=True)
+
+
+class User(SObject):
+    sobject_type: ClassVar[str] = "User"
+    required_fields: ClassVar[tuple[str, ...]] = ("Username", "LastName", "Email")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("Username",)
+    Username: str | None = None
+    Email: str | None = None
+    FirstName: str | None = None
+    LastName: str | None = None
+    Name: str | None = None
+    Title: str | None = None
+    IsActive: bool | None = True
+    ManagerId: str | None = None
+    Sales_Role__c: str | None = None
+    Country: str | None = None
+    TimeZoneSidKey: str | None = None
+
+
+class Group(SObject):
+    """A queue (Type = Queue) or public group."""
+
+    sobject_type: ClassVar[str] = "Group"
+    required_fields: ClassVar[tuple[str, ...]] = ("Name", "DeveloperName")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("DeveloperName",)
+    Name: str | None = None
+    DeveloperName: str | None = None
+    Type: str | None = "Queue"
+    Email: str | None = None
+
+
+class Account(SObject):
+    sobject_type: ClassVar[str] = "Account"
+    required_fields: ClassVar[tuple[str, ...]] = ("Name",)
+    external_id_fields: ClassVar[tuple[str, ...]] = ("External_Id__c",)
+    Name: str | None = None
+    Website: str | None = None
+    Industry: str | None = None
+    NumberOfEmployees: int | None = None
+    AnnualRevenue: float | None = None
+    Type: str | None = None
+    Phone: str | None = None
+    BillingCity: str | None = None
+    BillingState: str | None = None
+    BillingPostalCode: str | None = None
+    BillingCountry: str | None = None
+    OwnerId: str | None = None
+    ParentId: str | None = None
+    Description: str | None = None
+    Named__c: bool | None = None
+    External_Id__c: str | None = None
+    Territory_Status__c: str | None = None
+    Territory_Evidence__c: str | None = None
+
+
+class Contact(SObject):
+    sobject_type: ClassVar[str] = "Contact"
+    required_fields: ClassVar[tuple[str, ...]] = ("LastName",)
+    external_id_fields: ClassVar[tuple[str, ...]] = ("External_Id__c",)
+    FirstName: str | None = None
+    LastName: str | None = None
+    Email: str | None = None
+    Title: str | None = None
+    Phone: str | None = None
+    AccountId: str | None = None
+    OwnerId: str | None = None
+    MailingCountry: str | None = None
+    External_Id__c: str | None = None
+
+
+class Lead(SObject):
+    sobject_type: ClassVar[str] = "Lead"
+    required_fields: ClassVar[tuple[str, ...]] = ("LastName", "Company")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("External_Id__c",)
+    FirstName: str | None = None
+    LastName: str | None = None
+    Company: str | None = None
+    Email: str | None = None
+    Title: str | None = None
+    Phone: str | None = None
+    Website: str | None = None
+    Industry: str | None = None
+    NumberOfEmployees: int | None = None
+    AnnualRevenue: float | None = None
+    City: str | None = None
+    State: str | None = None
+    PostalCode: str | None = None
+    Country: str | None = None
+    LeadSource: str | None = None
+    Status: str | None = "Open - Not Contacted"
+    Rating: str | None = None
+    OwnerId: str | None = None
+    IsConverted: bool | None = False
+    ConvertedAccountId: str | None = None
+    ConvertedContactId: str | None = None
+    ConvertedOpportunityId: str | None = None
+    ConvertedDate: Date | None = None
+    Description: str | None = None
+    External_Id__c: str | None = None
+    Lead_Score__c: float | None = None
+    Fit_Score__c: float | None = None
+    Intent_Score__c: float | None = None
+    Score_Reasons__c: str | None = None
+    Qualification__c: str | None = None
+    Enrichment_Status__c: str | None = None
+    Routing_Decision_Id__c: str | None = None
+    Routing_Explanation__c: str | None = None
+    Matched_Account__c: str | None = None
+    Segment__c: str | None = None
+
+
+class Opportunity(SObject):
+    sobject_type: ClassVar[str] = "Opportunity"
+    required_fields: ClassVar[tuple[str, ...]] = ("Name", "StageName", "CloseDate")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("External_Id__c",)
+    Name: str | None = None
+    AccountId: str | None = None
+    StageName: str | None = None
+    CloseDate: Date | None = None
+    Amount: float | None = None
+    Probability: float | None = None
+    Type: str | None = None
+    LeadSource: str | None = None
+    IsClosed: bool | None = False
+    IsWon: bool | None = False
+    OwnerId: str | None = None
+    Territory2Id: str | None = None
+    External_Id__c: str | None = None
+    Deal_Play__c: str | None = None
+
+
+class Task(SObject):
+    sobject_type: ClassVar[str] = "Task"
+    required_fields: ClassVar[tuple[str, ...]] = ("Subject",)
+    external_id_fields: ClassVar[tuple[str, ...]] = ("Revloops_Key__c",)
+    Subject: str | None = None
+    Description: str | None = None
+    WhoId: str | None = None
+    WhatId: str | None = None
+    OwnerId: str | None = None
+    Status: str | None = "Not Started"
+    Priority: str | None = "Normal"
+    ActivityDate: Date | None = None
+    Type: str | None = None
+    Revloops_Key__c: str | None = None
+
+
+class Territory2Model(SObject):
+    sobject_type: ClassVar[str] = "Territory2Model"
+    required_fields: ClassVar[tuple[str, ...]] = ("Name", "DeveloperName")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("DeveloperName",)
+    Name: str | None = None
+    DeveloperName: str | None = None
+    State: str | None = "Planning"
+    Description: str | None = None
+
+
+class Territory2Type(SObject):
+    sobject_type: ClassVar[str] = "Territory2Type"
+    required_fields: ClassVar[tuple[str, ...]] = ("DeveloperName", "MasterLabel", "Priority")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("DeveloperName",)
+    DeveloperName: str | None = None
+    MasterLabel: str | None = None
+    Priority: int | None = None
+    Description: str | None = None
+
+
+class Territory2(SObject):
+    sobject_type: ClassVar[str] = "Territory2"
+    required_fields: ClassVar[tuple[str, ...]] = ("Name", "DeveloperName", "Territory2ModelId", "Territory2TypeId")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("DeveloperName",)
+    Name: str | None = None
+    DeveloperName: str | None = None
+    Territory2ModelId: str | None = None
+    Territory2TypeId: str | None = None
+    ParentTerritory2Id: str | None = None
+    AccountAccessLevel: str | None = None
+    OpportunityAccessLevel: str | None = None
+    CaseAccessLevel: str | None = None
+    ContactAccessLevel: str | None = None
+    Description: str | None = None
+
+
+class UserTerritory2Association(SObject):
+    sobject_type: ClassVar[str] = "UserTerritory2Association"
+    required_fields: ClassVar[tuple[str, ...]] = ("UserId", "Territory2Id")
+    UserId: str | None = None
+    Territory2Id: str | None = None
+    RoleInTerritory2: str | None = None
+    IsActive: bool | None = True
+
+
+class ObjectTerritory2Association(SObject):
+    """Create/delete only in Salesforce: updates are refused."""
+
+    sobject_type: ClassVar[str] = "ObjectTerritory2Association"
+    required_fields: ClassVar[tuple[str, ...]] = ("ObjectId", "Territory2Id", "AssociationCause")
+    ObjectId: str | None = None
+    Territory2Id: str | None = None
+    AssociationCause: str | None = None
+
+
+class Territory2ObjectExclusion(SObject):
+    sobject_type: ClassVar[str] = "Territory2ObjectExclusion"
+    required_fields: ClassVar[tuple[str, ...]] = ("ObjectId", "Territory2Id")
+    ObjectId: str | None = None
+    Territory2Id: str | None = None
+
+
+SOBJECTS: dict[str, type[SObject]] = {
+    cls.sobject_type: cls
+    for cls in (
+        User, Group, Account, Contact, Lead, Opportunity, Task, Territory2Model, Territory2Type,
+        Territory2, UserTerritory2Association, ObjectTerritory2Association, Territory2ObjectExclusion,
+    )
+}
+#: objects whose records cannot be updated, only created and deleted (as in Salesforce)
+CREATE_DELETE_ONLY = frozenset({"ObjectTerritory2Association", "Territory2ObjectExclusion"})
+
+
+def model_for(sobject: str) -> type[SObject]:
+    """The record class of an object name, or KeyError listing the known ones."""
+    try:
+        return SOBJECTS[sobject]
+    except KeyError:
+        raise KeyError(f"unknown object {sobject!r}; known: {', '.join(sorted(SOBJECTS))}") from None

@@ -1,0 +1,144 @@
+"""The CRM port: what every loop needs from the field system (Salesforce, or the embedded local CRM)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from revloops.core.records import SObject
+
+FilterOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "like"]
+BATCH_SIZE = 200  # Salesforce's sObject Collections limit; the local CRM keeps the same shape
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One condition of a query. ``like`` takes a SOQL pattern (``%`` and ``_``); ``eq None`` means IS NULL."""
+
+    field: str
+    op: FilterOp
+    value: Any
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query on one object: filters are ANDed; ``order_by`` items are ``(field, descending)``."""
+
+    sobject: str
+    filters: tuple[Filter, ...] = ()
+    order_by: tuple[tuple[str, bool], ...] = ()
+    limit: int | None = None
+
+    def where(self, field_name: str, op: FilterOp, value: Any) -> Query:
+        """A copy with one more filter."""
+        return Query(self.sobject, (*self.filters, Filter(field_name, op, value)), self.order_by, self.limit)
+
+
+def eq(sobject: str, **values: Any) -> Query:
+    """Shorthand: a query with an ``eq`` filter per keyword."""
+    return Query(sobject, tuple(Filter(k, "eq", v) for k, v in values.items()))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a query: the records, the token of the next page (None at the end) and the total."""
+
+    records: list[SObject]
+    next_token: str | None
+    total: int
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """Why the CRM refused one record: a Salesforce status code, a message and the fields at fault."""
+
+    status_code: str
+    message: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """The outcome of one record of a write."""
+
+    id: str | None
+    success: bool
+    created: bool = False
+    errors: tuple[RecordError, ...] = field(default_factory=tuple)
+
+
+class CRM(abc.ABC):
+    """The field system. Writes are per record or in batches of 200 with a result per record."""
+
+    name: str = "crm"
+
+    @abc.abstractmethod
+    def get(self, sobject: str, record_id: str) -> SObject:
+        """One record by id. Raises NotFound."""
+
+    @abc.abstractmethod
+    def query(self, query: Query, page_size: int = 2000, page_token: str | None = None) -> Page:
+        """One page of records matching ``query``."""
+
+    @abc.abstractmethod
+    def create(self, record: SObject) -> str:
+        """Create one record and answer its id. Raises RecordRejected naming the field."""
+
+    @abc.abstractmethod
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
+        """Change fields of one record. Raises NotFound or RecordRejected."""
+
+    @abc.abstractmethod
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Delete one record. Raises NotFound."""
+
+    @abc.abstractmethod
+    def upsert(self, sobject: str, external_id_field: str, external_id: str, fields: Mapping[str, Any]) -> SaveResult:
+        """Create or update the record whose ``external_id_field`` equals ``external_id``."""
+
+    @abc.abstractmethod
+    def _create_batch(self, records: Sequence[SObject]) -> list[SaveResult]:
+        """Create at most BATCH_SIZE records, one result each, in order."""
+
+    @abc.abstractmethod
+    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
+        """Update at most BATCH_SIZE records, one result each, in order."""
+
+    @abc.abstractmethod
+    def _delete_batch(self, sobject: str, ids: Sequence[str]) -> list[SaveResult]:
+        """Delete at most BATCH_SIZE records, one result each, in order."""
+
+    def query_all(self, query: Query, page_size: int = 2000) -> Iterator[SObject]:
+        """Every record matching ``query``, following pages."""
+        token: str | None = None
+        while True:
+            page = self.query(query, page_size=page_size, page_token=token)
+            yield from page.records
+            token = page.next_token
+            if token is None:
+                return
+
+    def find_one(self, query: Query) -> SObject | None:
+        """The first record matching ``query``, or None."""
+        page = self.query(Query(query.sobject, query.filters, query.order_by, 1), page_size=1)
+        return page.records[0] if page.records else None
+
+    def bulk_create(self, records: Sequence[SObject]) -> list[SaveResult]:
+        """Create many records in batches of 200; a bad record fails alone."""
+        return [r for i in range(0, len(records), BATCH_SIZE) for r in self._create_batch(records[i : i + BATCH_SIZE])]
+
+    def bulk_update(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
+        """Update many records in batches of 200; a bad record fails alone."""
+        return [
+            r for i in range(0, len(changes), BATCH_SIZE) for r in self._update_batch(sobject, changes[i : i + BATCH_SIZE])
+        ]
+
+    def bulk_delete(self, sobject: str, ids: Sequence[str]) -> list[SaveResult]:
+        """Delete many records in batches of 200."""
+        return [r for i in range(0, len(ids), BATCH_SIZE) for r in self._delete_batch(sobject, ids[i : i + BATCH_SIZE])]
+
+    def describe(self) -> dict[str, Any]:
+        """What this CRM is, for `crm check` and health (adapters add API usage and identity)."""
+        return {"crm": self.name}
