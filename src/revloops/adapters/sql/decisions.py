@@ -1,0 +1,73 @@
+"""The decision log in the state database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from revloops.adapters.sql.tables import decisions
+from revloops.core.decisions import Decision
+from revloops.core.errors import NotFound
+from revloops.ports.decisions import DecisionStore
+
+
+def _row(d: Decision) -> dict[str, Any]:
+    data = d.model_dump(mode="json")
+    data["created_at"] = d.created_at
+    return data
+
+
+def _decision(row: sa.Row[Any]) -> Decision:
+    data = dict(row._mapping)
+    if data["created_at"].tzinfo is None:
+        data["created_at"] = data["created_at"].replace(tzinfo=dt.UTC)
+    return Decision.model_validate(data)
+
+
+class SqlDecisionStore(DecisionStore):
+    """Decisions as rows; traces as JSON."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def record(self, decision: Decision) -> Decision:
+        self.record_many([decision])
+        return decision
+
+    def record_many(self, items: Sequence[Decision]) -> None:
+        if not items:
+            return
+        ids = [d.id for d in items]
+        with self.engine.begin() as conn:
+            seen = set(conn.execute(sa.select(decisions.c.id).where(decisions.c.id.in_(ids))).scalars())
+            rows = [_row(d) for d in items if d.id not in seen]
+            if rows:
+                conn.execute(decisions.insert(), rows)
+
+    def get(self, decision_id: str) -> Decision:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(decisions).where(decisions.c.id == decision_id)).first()
+        if row is None:
+            raise NotFound(f"decision {decision_id} does not exist")
+        return _decision(row)
+
+    def for_record(self, record_id: str, limit: int = 20, loop: str | None = None) -> list[Decision]:
+        stmt = sa.select(decisions).where(decisions.c.record_id == record_id)
+        if loop:
+            stmt = stmt.where(decisions.c.loop == loop)
+        stmt = stmt.order_by(decisions.c.created_at.desc(), decisions.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_decision(r) for r in conn.execute(stmt)]
+
+    def recent(self, loop: str | None = None, since: dt.datetime | None = None, limit: int = 100) -> list[Decision]:
+        stmt = sa.select(decisions)
+        if loop:
+            stmt = stmt.where(decisions.c.loop == loop)
+        if since:
+            stmt = stmt.where(decisions.c.created_at >= since)
+        stmt = stmt.order_by(decisions.c.created_at.desc(), decisions.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_decision(r) for r in conn.execute(stmt)]

@@ -1,0 +1,59 @@
+"""Builds the platform from settings: picks adapters and wires the ports. Every interface starts here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from revloops.adapters.sql.db import open_database
+from revloops.adapters.sql.decisions import SqlDecisionStore
+from revloops.config.loader import GtmConfig, load_config
+from revloops.ports.crm import CRM
+from revloops.ports.decisions import DecisionStore
+from revloops.settings import Settings, load_settings
+
+
+@dataclass
+class Platform:
+    """The wired ports and the config a command or request works with."""
+
+    settings: Settings
+    _config: GtmConfig | None = field(default=None, repr=False)
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        """The state database, created or migrated on first use."""
+        return open_database(self.settings.db_url)
+
+    @cached_property
+    def crm(self) -> CRM:
+        if self.settings.crm == "salesforce":
+            from revloops.adapters.salesforce.crm import SalesforceCRM
+
+            return SalesforceCRM.from_settings(self.settings)
+        from revloops.adapters.localcrm.crm import LocalCRM
+
+        return LocalCRM(self.engine)
+
+    @cached_property
+    def decisions(self) -> DecisionStore:
+        return SqlDecisionStore(self.engine)
+
+    @property
+    def config(self) -> GtmConfig:
+        """The config directory, loaded and checked once (raises ConfigErrors)."""
+        if self._config is None:
+            self._config = load_config(self.settings.config)
+        return self._config
+
+    def reload_config(self) -> GtmConfig:
+        self._config = None
+        return self.config
+
+
+def build(config: Path | None = None, db: str | None = None, **overrides: object) -> Platform:
+    """A platform from the environment, with explicit options winning."""
+    return Platform(load_settings(config=config, db=db, **overrides))

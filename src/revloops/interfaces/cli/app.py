@@ -1,0 +1,27 @@
+"""The `revloops` command line. Commands parse, call a loop, and print; no business logic lives here."""
+
+from __future__ import annotations
+
+import typer
+
+from revloops.interfaces.cli import config_cmds, crm_cmds, demo, explain_cmd, loops_cmd, serve_cmd
+
+app = typer.Typer(
+    name="revloops",
+    help="Revenue Loops: revenue operations as code. Every decision explainable and replayable.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(config_cmds.validate)
+app.command()(config_cmds.schema)
+app.command()(explain_cmd.explain)
+app.command()(loops_cmd.loops)
+app.command()(crm_cmds.seed)
+app.command()(demo.demo)
+app.command()(serve_cmd.serve)
+app.add_typer(crm_cmds.crm_app, name="crm")
+
+
+def main() -> None:
+    """Entry point of the `revloops` script."""
+    app()

@@ -1,0 +1,59 @@
+"""`revloops explain ID`: a decision by its id, or the latest decisions on a record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from revloops.core.decisions import Decision
+from revloops.core.errors import NotFound
+from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+
+
+def render(decision: Decision) -> None:
+    """One decision, readable: outcome, explanation, then the trace rule by rule."""
+    head = (
+        f"[bold]{decision.loop}[/] on {decision.sobject} {decision.record_id} → [bold green]{decision.outcome}[/]\n"
+        f"{decision.explanation}\n"
+        f"[dim]{decision.id} · {decision.created_at:%Y-%m-%d %H:%M:%S} UTC · by {decision.actor} · "
+        f"config {decision.config_version[:16]} · inputs {decision.inputs_digest[:19]}[/]"
+    )
+    console.print(Panel(head, expand=False))
+    if decision.trace and isinstance(decision.trace[0], dict) and "conditions" in decision.trace[0]:
+        table = Table("rule", "matched", "conditions", "handler", show_lines=False)
+        for step in decision.trace:
+            conds = "; ".join(
+                f"{c.get('field')} {c.get('op')} {c.get('expected')!r} (actual {c.get('actual')!r})"
+                f"{' missing' if c.get('missing') else ''} → {'✓' if c.get('result') else '✗'}"
+                for c in step.get("conditions", [])
+            )
+            handler = step.get("handler") or ""
+            table.add_row(str(step.get("rule_id")), "yes" if step.get("matched") else "no", conds or "(always)",
+                          str(handler) if handler else "")
+        console.print(table)
+    elif decision.detail:
+        for key, value in decision.detail.items():
+            console.print(f"  [bold]{key}[/]: {value}")
+
+
+@handles_errors
+def explain(
+    ident: Annotated[str, typer.Argument(help="A decision id (dec_...) or a record id (the latest decisions on it).")],
+    limit: Annotated[int, typer.Option(help="How many decisions for a record id.")] = 10,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why a record got its owner, score, territory or play."""
+    store = platform(config, db).decisions
+    found = [store.get(ident)] if ident.startswith("dec_") else store.for_record(ident, limit=limit)
+    if not found:
+        raise NotFound(f"no decision on {ident}")
+    if as_json:
+        emit_json(found if len(found) > 1 or not ident.startswith("dec_") else found[0])
+        return
+    for decision in reversed(found):  # oldest first tells the story in order
+        render(decision)

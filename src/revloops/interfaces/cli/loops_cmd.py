@@ -1,0 +1,26 @@
+"""`revloops loops`: the ten loops, their six parts and which exist in code now."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from revloops.interfaces.cli.common import JsonOpt, console, emit_json, handles_errors
+from revloops.loops.registry import LOOPS, PARTS, part_status
+
+
+@handles_errors
+def loops(as_json: JsonOpt = False) -> None:
+    """List the ten loops with the status of each of their six parts."""
+    rows = [{"loop": lp.name, "chain": lp.chain, "purpose": lp.purpose, "parts": part_status(lp.name),
+             "inputs": lp.inputs, "outputs": lp.outputs, "metrics": lp.metrics, "feedback": lp.feedback}
+            for lp in LOOPS]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("chain", "loop", "parts in code (config logic inputs outputs metrics feedback)",
+                  title="the ten loops")
+    for row in rows:
+        marks = " ".join(f"[green]✓{p}[/]" if row["parts"][p] else f"[dim]✗{p}[/]" for p in PARTS)
+        table.add_row(row["chain"], f"[bold]{row['loop']}[/]", marks)
+    console.print(table)
+    console.print("[dim]✓ in code now, ✗ not yet; `revloops loops --json` adds purpose, inputs, outputs[/]")

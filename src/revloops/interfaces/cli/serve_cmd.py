@@ -1,0 +1,28 @@
+"""`revloops serve`: the HTTP API (and, once the workflow engine lands, its workers) in one process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from revloops.interfaces.cli.common import ConfigOpt, DbOpt, console, handles_errors, platform
+
+
+@handles_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes.")] = 1,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Run the API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from revloops.interfaces.api.app import create_app
+
+    plat = platform(config, db)
+    _ = plat.config  # refuse to start on a broken config
+    console.print(f"serving on http://{host}:{port} (OpenAPI at /docs)")
+    uvicorn.run(create_app(plat), host=host, port=port, log_level="warning", workers=workers if workers > 1 else None)

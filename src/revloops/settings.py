@@ -1,0 +1,87 @@
+"""Settings from the environment (``REVLOOPS_*``) or a ``.env`` file; never from config YAML.
+
+Secrets live here only. Outside development, placeholder secrets are refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
+
+
+class ApiToken(BaseModel):
+    """One bearer token: who it is and what tier it has."""
+
+    token: SecretStr
+    user: str
+    tier: Literal["rep", "manager", "leadership", "ops", "eng"] = "rep"
+
+
+class Settings(BaseSettings):
+    """Everything the platform reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="REVLOOPS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    config: Path = Field(default=Path("config"), description="the config directory (a company's GTM repo)")
+    db: str = Field(default="", description="state database URL; default a SQLite file under .revloops/")
+    state_dir: Path = Field(default=Path(".revloops"), description="where local state files live")
+    crm: Literal["local", "salesforce"] = "local"
+
+    sf_instance_url: str | None = None
+    sf_access_token: SecretStr | None = None
+    sf_login_url: str = "https://login.salesforce.com"
+    sf_client_id: str | None = None
+    sf_username: str | None = None
+    sf_private_key_file: Path | None = None
+    sf_api_version: str = "59.0"
+    sf_ca_bundle: Path | None = None
+    sf_timeout: float = Field(default=30.0, description="seconds for every Salesforce HTTP call")
+
+    pdl_api_key: SecretStr | None = None
+    pdl_base_url: str = "https://api.peopledatalabs.com/v5"
+    pdl_rate_per_minute: int = 100
+
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    llm_model: str = "claude-haiku-5-5"
+    llm_concurrency: int = 4
+    llm_budget_usd: float = 50.0
+
+    events_secret: SecretStr | None = None
+    api_tokens: list[ApiToken] = Field(
+        default_factory=list,
+        description='JSON list: [{"token": "...", "user": "ops@acme.example", "tier": "ops"}]',
+    )
+
+    @field_validator("db")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _no_placeholders(self) -> Settings:
+        if self.env != "production":
+            return self
+        secrets = [self.events_secret, self.sf_access_token, self.pdl_api_key, self.anthropic_api_key]
+        secrets += [t.token for t in self.api_tokens]
+        for secret in secrets:
+            if secret is not None and secret.get_secret_value().strip().lower() in _PLACEHOLDERS:
+                raise ValueError("a placeholder secret is set; production needs real secrets")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The state database URL, defaulting to ``<state_dir>/state.sqlite``."""
+        return self.db or f"sqlite:///{self.state_dir / 'state.sqlite'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with CLI options (``--config``, ``--db``) taking precedence."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]
