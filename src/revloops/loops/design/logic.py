@@ -1,0 +1,166 @@
+"""The capacity model, vectorised: effective capacity per rep and month, roll-ups, Monte Carlo, hiring gap.
+
+Effective capacity of entry r in month m = active x ramp(tenure) x productivity(quarter) x survival, where
+survival = (1 - p)^(months since the entry's first month in the horizon) and p is the monthly attrition
+probability of its role. The Monte Carlo draws, per rep, a lognormal productivity multiplier (mean 1, the
+motion's coefficient of variation) and a geometric month of leaving with the same p, so its mean matches
+the expected figures.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from revloops.loops.design.config import CapacityConfig
+from revloops.loops.design.plan import FloatArray, IntArray, Plan
+
+
+def segment_of(capacity: CapacityConfig, employees: int | float | None) -> str | None:
+    """The first segment (in file order) whose employee range holds ``employees``; None when none does.
+
+    Fractions round down (a record with 199.5 employees counts as 199).
+    """
+    if employees is None or (isinstance(employees, float) and not math.isfinite(employees)):
+        return None
+    count = math.floor(employees)
+    return next((s.id for s in capacity.segments if s.employees.contains(count)), None)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every figure of one run. Month arrays have the horizon's length; group maps are by id.
+
+    ``by_territory`` rolls each entry up to its territory and every ancestor.
+    """
+
+    months: list[str]
+    rep_month: FloatArray
+    month_capacity: FloatArray
+    month_target: FloatArray
+    by_segment: dict[str, FloatArray]
+    by_territory: dict[str, FloatArray]
+    by_motion: dict[str, FloatArray]
+    segment_target: dict[str, FloatArray]
+    territory_target: dict[str, FloatArray]
+
+
+def first_month(plan: Plan) -> IntArray:
+    """Per entry, the horizon month from which it is exposed to attrition (0 for reps already on board)."""
+    return np.clip(plan.start - plan.calendar.first_key, 0, None)
+
+
+def raw_capacity(plan: Plan) -> FloatArray:
+    """Capacity per entry and month before attrition: active x ramp x productivity."""
+    keys = plan.calendar.first_key + np.arange(plan.calendar.months)
+    tenure = keys[None, :] - plan.start[:, None]
+    active = (tenure >= 0) & (keys[None, :] <= plan.end[:, None])
+    ramp = np.take_along_axis(plan.ramp, np.clip(tenure, 0, plan.ramp.shape[1] - 1), axis=1)
+    quarter = (np.arange(plan.calendar.months) % 12) // 3
+    return np.where(active, ramp * plan.prod[:, quarter], 0.0)
+
+
+def survival(plan: Plan) -> FloatArray:
+    """Probability an entry is still there in each month."""
+    exposure = np.clip(np.arange(plan.calendar.months)[None, :] - first_month(plan)[:, None], 0, None)
+    return np.asarray((1.0 - plan.attrition)[:, None] ** exposure, dtype=np.float64)
+
+
+def capacity_matrix(plan: Plan) -> FloatArray:
+    """Expected (ramp- and attrition-adjusted) bookings capacity, entries x months."""
+    return raw_capacity(plan) * survival(plan)
+
+
+def members(plan: Plan, by: str) -> list[list[int]]:
+    """Entry indices per segment, motion or territory (an entry belongs to its territory's ancestors too)."""
+    names = {"segment": plan.segments, "motion": plan.motions, "territory": plan.territories}[by]
+    slot = {name: i for i, name in enumerate(names)}
+    out: list[list[int]] = [[] for _ in names]
+    for r, e in enumerate(plan.entries):
+        keys = plan.lineage[r] if by == "territory" else (getattr(e, by),)
+        for key in keys:
+            if key in slot:
+                out[slot[key]].append(r)
+    return out
+
+
+def _group_sum(matrix: FloatArray, members: list[list[int]]) -> list[FloatArray]:
+    return [matrix[idx].sum(axis=0) if idx else np.zeros(matrix.shape[1]) for idx in members]
+
+
+def figures(plan: Plan, matrix: FloatArray | None = None) -> Figures:
+    """Roll the capacity matrix up by month, segment, territory (with ancestors) and motion."""
+    cap = capacity_matrix(plan) if matrix is None else matrix
+    seg = _group_sum(cap, members(plan, "segment"))
+    ter = _group_sum(cap, members(plan, "territory"))
+    mot = _group_sum(cap, members(plan, "motion"))
+    targets = plan.scenario.targets
+    return Figures(
+        months=plan.calendar.month_labels(), rep_month=cap, month_capacity=cap.sum(axis=0),
+        month_target=plan.target_month(targets.annual_bookings),
+        by_segment=dict(zip(plan.segments, seg, strict=True)),
+        by_territory=dict(zip(plan.territories, ter, strict=True)),
+        by_motion=dict(zip(plan.motions, mot, strict=True)),
+        segment_target={k: plan.target_month(v) for k, v in targets.by_segment.items()},
+        territory_target={k: plan.target_month(v) for k, v in targets.by_territory.items()},
+    )
+
+
+def period_sums(plan: Plan, monthly: FloatArray, by: str) -> list[float]:
+    """Sum a month series by ``quarter`` or ``year`` of the fiscal calendar."""
+    index = plan.calendar.quarter_index() if by == "quarter" else plan.calendar.year_index()
+    return [float(v) for v in np.bincount(index, weights=monthly)]
+
+
+# Monte Carlo ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Draws:
+    """The random inputs of a Monte Carlo run: standard normals and uniforms in (0, 1], draws x entries."""
+
+    normal: FloatArray
+    uniform: FloatArray
+
+
+def make_draws(n_draws: int, n_entries: int, seed: int) -> Draws:
+    """Deterministic for a seed; the vectorised model and the reference loop consume the same draws."""
+    rng = np.random.default_rng(seed)
+    normal = rng.standard_normal((n_draws, n_entries))
+    uniform = 1.0 - rng.random((n_draws, n_entries))
+    return Draws(normal, uniform)
+
+
+@dataclass(frozen=True)
+class MonteCarlo:
+    """Per draw, the horizon's total bookings and per-segment bookings (draws x segments)."""
+
+    totals: FloatArray
+    by_segment: FloatArray
+    segments: tuple[str, ...]
+
+
+def months_stayed(plan: Plan, uniform: FloatArray) -> IntArray:
+    """Per draw and entry, how many months from its first horizon month it stays (geometric in p)."""
+    p = plan.attrition[None, :]
+    with np.errstate(divide="ignore"):
+        k = np.where(p > 0, np.floor(np.log(uniform) / np.log1p(-np.minimum(p, 0.999999))), np.inf)
+    return np.asarray(np.minimum(k, plan.calendar.months), dtype=np.int64)
+
+
+def simulate(plan: Plan, draws: Draws) -> MonteCarlo:
+    """Bookings per draw: each entry's raw capacity up to its month of leaving, times its multiplier."""
+    sigma = plan.sigma[None, :]
+    multiplier = np.exp(sigma * draws.normal - 0.5 * sigma * sigma)
+    leave = np.minimum(first_month(plan)[None, :] + months_stayed(plan, draws.uniform) + 1, plan.calendar.months)
+    cumulative = np.concatenate([np.zeros((plan.size, 1)), np.cumsum(raw_capacity(plan), axis=1)], axis=1)
+    contribution = multiplier * cumulative[np.arange(plan.size)[None, :], leave]
+    onehot = np.array([[e.segment == s for e in plan.entries] for s in plan.segments], dtype=np.float64)
+    by_segment = contribution @ onehot.T if plan.size else np.zeros((len(draws.normal), len(plan.segments)))
+    return MonteCarlo(contribution.sum(axis=1), by_segment, plan.segments)
+
+
+def percentiles(values: FloatArray, qs: tuple[float, ...] = (10.0, 50.0, 90.0)) -> list[float]:
+    """Linear-interpolated percentiles (numpy's default method)."""
+    return [float(v) for v in np.percentile(values, qs)] if len(values) else [0.0] * len(qs)
