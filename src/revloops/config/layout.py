@@ -10,3 +10,8 @@ from revloops.config.loader import Check, ConfigFileSpec
 
 FILES: list[ConfigFileSpec] = []
 CHECKS: list[Check] = []
+
+from revloops.loops.design import checks as _design_checks, config as _design_config  # noqa: E402
+
+FILES += _design_config.FILES
+CHECKS += _design_checks.CHECKS
