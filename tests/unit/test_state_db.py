@@ -17,7 +17,7 @@ from revloops.core.errors import NotFound
 def test_missing_database_is_created_at_head(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'deep' / 'state.sqlite'}"
     engine = db.open_database(url)
-    assert db.current_revision(engine) == db.head_revision()
+    assert db.current_revisions(engine) == db.head_revisions()
     assert "decisions" in sa.inspect(engine).get_table_names()
 
 
@@ -29,7 +29,7 @@ def test_older_database_is_migrated_keeping_data(tmp_path: Path) -> None:
     with old.begin() as conn:
         conn.execute(sa.text("INSERT INTO sf_lead (\"Id\", \"LastName\", \"Company\") VALUES ('00Q8d0000000001AAA', 'Ng', 'Acme')"))
     engine = db.open_database(url)
-    assert db.current_revision(engine) == db.head_revision()
+    assert db.current_revisions(engine) == db.head_revisions()
     with engine.connect() as conn:
         assert conn.execute(sa.text('SELECT "LastName" FROM sf_lead')).scalar_one() == "Ng"
 

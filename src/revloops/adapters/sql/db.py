@@ -52,26 +52,25 @@ def alembic_config(engine: sa.Engine) -> Config:
     return cfg
 
 
-def current_revision(engine: sa.Engine) -> str | None:
-    """The schema revision the database is at (None when empty)."""
+def current_revisions(engine: sa.Engine) -> frozenset[str]:
+    """The schema revisions the database is at (empty when new)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_current_head()
-    assert head is not None
-    return head
+def head_revisions() -> frozenset[str]:
+    """The latest revisions: loops add their tables on branches of their own from the shared base."""
+    return frozenset(ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_heads())
 
 
-def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
     """Create a missing schema or migrate an older one."""
     command.upgrade(alembic_config(engine), revision)
 
 
 def open_database(url: str) -> sa.Engine:
-    """An engine on ``url`` whose schema is at the latest revision."""
+    """An engine on ``url`` whose schema is at the latest revisions."""
     engine = make_engine(url)
-    if current_revision(engine) != head_revision():
+    if current_revisions(engine) != head_revisions():
         upgrade(engine)
     return engine
