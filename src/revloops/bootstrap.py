@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -41,6 +42,20 @@ class Platform:
     @cached_property
     def decisions(self) -> DecisionStore:
         return SqlDecisionStore(self.engine)
+
+    @cached_property
+    def enrichment(self) -> Any:
+        """The enrichment waterfall (People Data Labs when a key is set, then the offline provider)."""
+        from revloops.adapters.pdl import build_enrichment
+
+        return build_enrichment(self.settings, self.engine)
+
+    @cached_property
+    def llm(self) -> Any:
+        """Claude through the Anthropic adapter when a key is set, else None (offline composers are used)."""
+        from revloops.adapters.anthropic import build_llm
+
+        return build_llm(self.settings, self.engine)
 
     @property
     def config(self) -> GtmConfig:
