@@ -1,0 +1,210 @@
+"""The batch path: the same conditions as vectorised Polars expressions over a frame of contexts.
+
+A frame has one column per dotted field path. A field whose values are of mixed kinds (a number in
+one record, a string in another) is split into ``field@str``, ``field@num``, ``field@bool``,
+``field@date`` and ``field@present`` (lists and mappings: presence only); ``contexts_to_frame`` does
+that. Each test then reads the typed *views* of a field exactly as ``values.py`` reads one value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf
+from revloops.core.rules.values import DATE_RE, NUMBER_RE, WS, is_missing
+
+_KINDS = ("str", "num", "bool", "date", "present")
+_NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64,
+            pl.Float32, pl.Float64)
+
+
+def _kind(value: Any) -> str | None:
+    if is_missing(value):
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "num"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, date):
+        return "date"
+    return "present"
+
+
+def _column(kind: str, values: list[Any]) -> pl.Series:
+    if kind == "num":
+        return pl.Series(values=[None if v is None else float(v) for v in values], dtype=pl.Float64)
+    if kind == "date":
+        return pl.Series(values=[v.date() if isinstance(v, datetime) else v for v in values], dtype=pl.Date)
+    if kind == "present":
+        return pl.Series(values=[v is not None for v in values], dtype=pl.Boolean)
+    return pl.Series(values=values, dtype={"str": pl.String, "bool": pl.Boolean}[kind])
+
+
+def contexts_to_frame(contexts: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> pl.DataFrame:
+    """Build the batch frame of ``fields`` from flat contexts (one row per context, in order)."""
+    rows = list(contexts)
+    data: dict[str, pl.Series] = {}
+    for name in fields:
+        raw = [row.get(name) for row in rows]
+        kinds = [_kind(v) for v in raw]
+        present = {k for k in kinds if k is not None}
+        if len(present) <= 1 and "present" not in present:
+            kind = next(iter(present), "str")
+            data[name] = _column(kind, [v if k else None for v, k in zip(raw, kinds, strict=True)])
+            continue
+        for kind in _KINDS:
+            if kind in present:
+                data[f"{name}@{kind}"] = _column(kind, [v if k == kind else None
+                                                        for v, k in zip(raw, kinds, strict=True)])
+    if not data:  # no field read: keep the row count all the same
+        data["__row"] = pl.Series(values=range(len(rows)), dtype=pl.Int64)
+    return pl.DataFrame(data)
+
+
+class _Views:
+    """The typed views of each field a frame carries, materialised once as hidden columns."""
+
+    def __init__(self, schema: Mapping[str, pl.DataType], fields: Iterable[str]) -> None:
+        self.exprs: dict[str, pl.Expr] = {}
+        for name in fields:
+            cols = [c for c in schema if c == name or c.startswith(name + "@")]
+            self._build(name, [(c, schema[c]) for c in cols])
+
+    def _build(self, name: str, cols: list[tuple[str, pl.DataType]]) -> None:
+        strs, nums, bools, dates, present = [], [], [], [], []
+        for col, dtype in cols:
+            expr = pl.col(col)
+            if col.endswith("@present"):
+                present.append(expr.fill_null(False))
+            elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+                strs.append(expr.cast(pl.String))
+            elif dtype in _NUMERIC:
+                nums.append(expr.cast(pl.Float64).fill_nan(None))
+            elif dtype == pl.Boolean:
+                bools.append(expr)
+            elif dtype == pl.Date:
+                dates.append(expr)
+            elif isinstance(dtype, pl.Datetime):
+                dates.append(expr.dt.date())
+            elif dtype != pl.Null:
+                present.append(expr.is_not_null())
+        none = pl.lit(None)
+        s = pl.coalesce(strs) if strs else none.cast(pl.String)
+        low = s.str.to_lowercase()
+        stripped = s.str.strip_chars(WS)
+        parsed_num = pl.when(stripped.str.contains(NUMBER_RE)).then(stripped.cast(pl.Float64, strict=False))
+        parsed_bool = pl.when(low == "true").then(pl.lit(True)).when(low == "false").then(pl.lit(False))
+        parsed_date = pl.when(s.str.contains(DATE_RE) & (s.str.slice(0, 4) != "0000")).then(
+            s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+        views = {
+            "s": s, "l": low,
+            "n": pl.coalesce([*nums, parsed_num]),
+            "b": pl.coalesce([*bools, parsed_bool]),
+            "d": pl.coalesce([*dates, parsed_date]),
+            "p": pl.any_horizontal([*[c.is_not_null() for c in [*strs, *nums, *bools, *dates]], *present,
+                                    pl.lit(False)]),
+        }
+        for view, expr in views.items():
+            self.exprs[f"__{view}:{name}"] = expr
+
+    @staticmethod
+    def col(view: str, field: str) -> pl.Expr:
+        return pl.col(f"__{view}:{field}")
+
+
+def _rust_regex_ok(pattern: str) -> bool:
+    try:
+        pl.Series(["probe"]).str.contains(pattern)
+    except pl.exceptions.PolarsError:
+        return False
+    return True
+
+
+def _kind_test(field: str, values: Sequence[Any]) -> pl.Expr:
+    col = _Views.col
+    tests: list[pl.Expr] = []
+    strs = sorted({v.lower() for v in values if isinstance(v, str)})
+    nums = sorted({float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)})
+    bools = sorted({v for v in values if isinstance(v, bool)})
+    dates = sorted({v for v in values if isinstance(v, date)})
+    for view, group, dtype in (("l", strs, pl.String), ("n", nums, pl.Float64), ("b", bools, pl.Boolean),
+                               ("d", dates, pl.Date)):
+        if group:
+            tests.append(col(view, field).is_in(pl.Series(values=group, dtype=dtype).implode()).fill_null(False))
+    return pl.any_horizontal(tests)
+
+
+def leaf_expr(leaf: Leaf) -> pl.Expr:
+    """The Boolean expression of one test (never null)."""
+    col, op, value, field = _Views.col, leaf.op, leaf.value, leaf.field
+    if op in ("eq", "ne", "in", "not_in"):
+        test = _kind_test(field, [value] if op in ("eq", "ne") else list(value))
+        return {"eq": test, "in": test, "ne": ~test, "not_in": col("p", field) & ~test}[op]
+    if op in ("gt", "gte", "lt", "lte", "between"):
+        probe = value[0] if op == "between" else value
+        view = col("d", field) if isinstance(probe, date) else col("n", field)
+        if op == "between":
+            return view.is_between(value[0], value[1], closed="both").fill_null(False)
+        return getattr(view, {"gt": "gt", "gte": "ge", "lt": "lt", "lte": "le"}[op])(value).fill_null(False)
+    if op == "exists":
+        return col("p", field) if value else ~col("p", field)
+    if op == "matches":
+        if _rust_regex_ok(f"(?i){value}"):
+            return col("s", field).str.contains(f"(?i){value}").fill_null(False)
+        search = re.compile(value, re.IGNORECASE).search
+        return col("s", field).map_batches(
+            lambda s: pl.Series([x is not None and search(x) is not None for x in s], dtype=pl.Boolean),
+            return_dtype=pl.Boolean,
+        ).fill_null(False)
+    low = col("l", field)
+    needle = value.lower()
+    method = {"contains": lambda: low.str.contains(needle, literal=True),
+              "starts_with": lambda: low.str.starts_with(needle),
+              "ends_with": lambda: low.str.ends_with(needle)}[op]
+    return method().fill_null(False)
+
+
+def condition_expr(cond: Condition | None) -> pl.Expr:
+    """The Boolean expression of a whole condition (``None``: always true)."""
+    if cond is None:
+        return pl.lit(True)
+    if isinstance(cond, Leaf):
+        return leaf_expr(cond)
+    if isinstance(cond, NotOf):
+        return ~condition_expr(cond.item)
+    if isinstance(cond, AllOf):
+        return pl.all_horizontal([condition_expr(c) for c in cond.items] or [pl.lit(True)])
+    assert isinstance(cond, AnyOf)
+    return pl.any_horizontal([condition_expr(c) for c in cond.items] or [pl.lit(False)])
+
+
+def match_matrix(conditions: Sequence[tuple[str, Condition | None]], fields: Sequence[str],
+                 frame: pl.DataFrame) -> pl.DataFrame:
+    """One Boolean column per rule (named by rule id): whether its condition holds for each row."""
+    views = _Views(frame.schema, fields)
+    # with_columns (not select) so that constant conditions still broadcast to every row
+    hidden = [f"__rule{k}" for k in range(len(conditions))]
+    return (
+        frame.lazy()
+        .with_columns(**views.exprs)
+        .with_columns([condition_expr(cond).alias(h) for h, (_, cond) in zip(hidden, conditions, strict=True)])
+        .select([pl.col(h).alias(rule_id) for h, (rule_id, _) in zip(hidden, conditions, strict=True)])
+        .collect()
+    )
+
+
+def first_true(matrix: np.ndarray) -> np.ndarray:
+    """Per row, the index of the first True column, or -1."""
+    if matrix.shape[1] == 0:
+        return np.full(matrix.shape[0], -1, dtype=np.int64)
+    idx = matrix.argmax(axis=1).astype(np.int64)
+    idx[~matrix.any(axis=1)] = -1
+    return idx
