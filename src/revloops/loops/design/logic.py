@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from revloops.core.model import Frozen
 from revloops.loops.design.config import CapacityConfig
 from revloops.loops.design.plan import FloatArray, IntArray, Plan
 
@@ -164,3 +165,103 @@ def simulate(plan: Plan, draws: Draws) -> MonteCarlo:
 def percentiles(values: FloatArray, qs: tuple[float, ...] = (10.0, 50.0, 90.0)) -> list[float]:
     """Linear-interpolated percentiles (numpy's default method)."""
     return [float(v) for v in np.percentile(values, qs)] if len(values) else [0.0] * len(qs)
+
+
+# explanation of a figure ----------------------------------------------------------------------------------
+
+class MonthDetail(Frozen):
+    """How one entry's capacity in one month is made."""
+
+    month: str
+    tenure_month: int
+    ramp: float
+    productivity: float
+    survival: float
+    capacity: float
+
+
+class Contribution(Frozen):
+    """One roster entry's share of a figure, with the assumptions that produce it."""
+
+    id: str
+    kind: str
+    user: str | None
+    name: str | None
+    role: str
+    motion: str | None
+    segment: str | None
+    territory: str
+    capacity: float
+    productivity_row: str | None
+    annual_attrition: float
+    months: list[MonthDetail]
+
+
+class Explanation(Frozen):
+    """A figure (capacity of a group over a period) and the entries, ramp months and assumptions behind it."""
+
+    scenario: str
+    period: str
+    filters: dict[str, str]
+    value: float
+    target: float | None
+    contributions: list[Contribution]
+    assumptions: dict[str, float | str]
+
+
+def _matches(plan: Plan, r: int, filters: dict[str, str]) -> bool:
+    e = plan.entries[r]
+    return all(
+        (plan.lineage[r] if key == "territory" else (getattr(e, key),)).__contains__(value)
+        for key, value in filters.items()
+    )
+
+
+def explain(plan: Plan, filters: dict[str, str], period: str | None = None) -> Explanation:
+    """Explain the capacity of the entries matching ``filters`` (segment, territory, motion, role, id)
+    over ``period`` (a month ``2026-05``, quarter ``FY2026-Q2``, year ``FY2026``, or the whole horizon).
+
+    Raises:
+        KeyError: the period is not in the horizon.
+    """
+    months = plan.calendar.period_months(period)
+    raw, surv = raw_capacity(plan), survival(plan)
+    labels = plan.calendar.month_labels()
+    keys = plan.calendar.first_key + np.arange(plan.calendar.months)
+    rows: list[Contribution] = []
+    for r in (r for r in range(plan.size) if _matches(plan, r, filters)):
+        e = plan.entries[r]
+        detail = [
+            MonthDetail(month=labels[m], tenure_month=int(keys[m] - plan.start[r]),
+                        ramp=float(plan.ramp[r, min(int(keys[m] - plan.start[r]), plan.ramp.shape[1] - 1)]),
+                        productivity=float(plan.prod[r, (m % 12) // 3]), survival=float(surv[r, m]),
+                        capacity=float(raw[r, m] * surv[r, m]))
+            for m in months if raw[r, m] > 0
+        ]
+        row_index = plan.prod_row[r]
+        row = plan.scenario.productivity[row_index] if row_index is not None else None
+        rows.append(Contribution(
+            id=e.id, kind=e.kind, user=e.user, name=e.name, role=e.role, motion=e.motion, segment=e.segment,
+            territory=e.territory, capacity=sum(d.capacity for d in detail),
+            productivity_row="/".join(row.key()) if row else None,
+            annual_attrition=plan.scenario.assumptions.attrition(e.role), months=detail))
+    rows.sort(key=lambda c: -c.capacity)
+    return Explanation(
+        scenario=plan.scenario.id, period=period or "horizon", filters=filters,
+        value=sum(c.capacity for c in rows), target=_target(plan, filters, months), contributions=rows,
+        assumptions={"hiring_lag_months": plan.scenario.assumptions.hiring_lag_months,
+                     "survival": "(1 - monthly attrition) ^ months since first month in the horizon",
+                     "ramp": "ramp curve of the motion at the month of tenure (last value holds)"})
+
+
+def _target(plan: Plan, filters: dict[str, str], months: list[int]) -> float | None:
+    targets = plan.scenario.targets
+    if not filters:
+        amount: float | None = targets.annual_bookings
+    elif set(filters) == {"segment"}:
+        amount = targets.by_segment.get(filters["segment"])
+    elif set(filters) == {"territory"}:
+        amount = targets.by_territory.get(filters["territory"])
+    else:
+        amount = None
+    return None if amount is None else float(plan.target_month(amount)[months].sum())

@@ -104,6 +104,8 @@ class Plan:
     quarter ``q`` (0-3); ``ramp[r, t]`` the ramp at tenure month ``t`` (the last column holds)."""
 
     scenario: Scenario
+    capacity: CapacityConfig
+    hierarchy: TerritoriesFile
     calendar: Calendar
     entries: tuple[RosterEntry, ...]
     start: IntArray
@@ -156,7 +158,7 @@ def compile_plan(scenario: Scenario, capacity: CapacityConfig, territories: Terr
             prod[r, :] = [scenario.productivity[row].in_quarter(q) for q in range(4)]
     annual = np.array([scenario.assumptions.attrition(e.role) for e in entries], dtype=np.float64)
     return Plan(
-        scenario=scenario, calendar=calendar, entries=entries,
+        scenario=scenario, capacity=capacity, hierarchy=territories, calendar=calendar, entries=entries,
         start=np.array([month_key(e.start) for e in entries], dtype=np.int64),
         end=np.array([month_key(e.end) if e.end else OPEN_END for e in entries], dtype=np.int64),
         ramp=ramp, prod=prod, prod_row=tuple(rows),

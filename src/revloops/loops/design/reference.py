@@ -14,6 +14,7 @@ import numpy as np
 from revloops.loops.design.config import CapacityConfig, Productivity, RosterEntry, TerritoriesFile
 from revloops.loops.design.inherit import Scenario
 from revloops.loops.design.logic import Draws, Figures, MonteCarlo
+from revloops.loops.design.plan import FloatArray
 
 
 def _lineage(territories: TerritoriesFile, name: str) -> list[str]:
@@ -102,7 +103,7 @@ def reference_figures(scenario: Scenario, capacity: CapacityConfig,
     shares = [q / targets.annual_bookings for q in targets.quarterly] if targets.quarterly else [0.25] * 4
     phase = [shares[(m % 12) // 3] / 3.0 * (1.0 + targets.annual_growth) ** (m // 12) for m in range(months)]
 
-    def arr(values: list[float]) -> np.ndarray:  # type: ignore[type-arg]
+    def arr(values: list[float]) -> FloatArray:
         return np.array(values, dtype=np.float64)
 
     first_key = scenario.fiscal_year * 12 + capacity.fiscal_year_start - 1
