@@ -11,9 +11,11 @@ import sqlalchemy as sa
 
 from revloops.adapters.sql.db import open_database
 from revloops.adapters.sql.decisions import SqlDecisionStore
+from revloops.adapters.sql.inbox import SqlInbox
 from revloops.config.loader import GtmConfig, load_config
 from revloops.ports.crm import CRM
 from revloops.ports.decisions import DecisionStore
+from revloops.ports.inbox import EventInbox
 from revloops.settings import Settings, load_settings
 
 
@@ -42,6 +44,11 @@ class Platform:
     @cached_property
     def decisions(self) -> DecisionStore:
         return SqlDecisionStore(self.engine)
+
+    @cached_property
+    def inbox(self) -> EventInbox:
+        """The durable CRM events inbox."""
+        return SqlInbox(self.engine)
 
     @cached_property
     def enrichment(self) -> Any:

@@ -110,3 +110,64 @@ def check(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) 
         emit_json(result)
     else:
         render_check(result, console)
+
+
+@crm_app.command("poll")
+@handles_errors
+def poll_cmd(
+    since: Annotated[str | None, typer.Option(help="ISO time to read from (default: the durable watermark).")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read CRM changes by SystemModstamp watermark into the events inbox (each change once)."""
+    import datetime as dt
+
+    from revloops.loops.generate.poller import poll
+
+    start = None
+    if since:
+        try:
+            start = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"not an ISO time: {since!r}", field="--since") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
+    plat = platform(config, db)
+    results = poll(plat.crm, plat.inbox, since=start)
+    rows = [{"object": r.sobject, "since": r.since.isoformat(), "changed": r.changed, "accepted": r.accepted,
+             "duplicates": r.duplicates, "watermark": r.watermark.isoformat() if r.watermark else None}
+            for r in results]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("object", "since", "changed", "new events", "duplicates", "watermark", title="poll")
+    for r in rows:
+        table.add_row(r["object"], r["since"][:19], str(r["changed"]), str(r["accepted"]), str(r["duplicates"]),
+                      (r["watermark"] or "")[:19])
+    console.print(table)
+
+
+@crm_app.command("events")
+@handles_errors
+def events_cmd(
+    status: Annotated[str | None, typer.Option(help="pending, rejected, processing, done or failed.")] = None,
+    limit: Annotated[int, typer.Option(help="How many to list.")] = 50,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The CRM events inbox: counts by status and the oldest entries."""
+    plat = platform(config, db)
+    entries = plat.inbox.entries(status=status, limit=limit)
+    rows = [{"id": e.event.id, "type": e.event.type, "record_id": e.event.record_id, "source": e.source,
+             "status": e.status, "deliveries": e.deliveries, "reason": e.reason} for e in entries]
+    if as_json:
+        emit_json({"counts": plat.inbox.counts(), "events": rows})
+        return
+    console.print("counts: " + ", ".join(f"{k} {v}" for k, v in sorted(plat.inbox.counts().items())))
+    table = Table("id", "type", "record", "source", "status", "deliveries", "reason")
+    for r in rows:
+        table.add_row(r["id"], r["type"], r["record_id"], r["source"], r["status"], str(r["deliveries"]),
+                      r["reason"] or "")
+    console.print(table)

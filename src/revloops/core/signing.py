@@ -1,0 +1,40 @@
+"""HMAC-SHA256 signatures of webhook bodies: ``t=<unix seconds>,v1=<hex hmac(secret, "<t>.<body>")>``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+TOLERANCE_SECONDS = 300
+
+
+class BadSignature(Exception):
+    """The signature is missing, malformed, wrong or stale."""
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The signature header value for ``body`` (what our Salesforce flow computes in Apex)."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def verify(secret: str, body: bytes, header: str | None, now: float | None = None,
+           tolerance: int = TOLERANCE_SECONDS) -> int:
+    """Check a signature header; answers its timestamp or raises BadSignature."""
+    if not header:
+        raise BadSignature("missing signature")
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        t = int(parts["t"])
+        given = parts["v1"]
+    except (KeyError, ValueError):
+        raise BadSignature("malformed signature") from None
+    now = time.time() if now is None else now
+    if abs(now - t) > tolerance:
+        raise BadSignature("stale signature timestamp")
+    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, given):
+        raise BadSignature("signature does not match")
+    return t
