@@ -88,3 +88,30 @@ rotation_state = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- CRM events inbox (Generate's input): events land here before anything acts on them -------------------
+crm_events = sa.Table(
+    "crm_events",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("sobject", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(18), nullable=False, index=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("workflow_id", sa.String(128), nullable=True),
+)
+
+poll_watermarks = sa.Table(
+    "poll_watermarks",
+    metadata,
+    sa.Column("sobject", sa.String(64), primary_key=True),
+    sa.Column("watermark", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
