@@ -1,0 +1,309 @@
+"""The fake Salesforce's record store: validation, CRUD, upsert, collections, queries and describe.
+
+Errors are raised as ``SfError`` with Salesforce's status codes; the HTTP layer turns them into a
+top-level error array, and collections into per-record ``errors``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import secrets
+import threading
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from revloops.core.ids import is_valid_id, new_id, to18
+from revloops.core.records import CREATE_DELETE_ONLY, SOBJECTS, SObject
+from revloops.testing.fake_soql import Condition, SoqlQuery, parse
+
+SYSTEM_FIELDS = ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+_KINDS = {str: "string", int: "int", float: "double", bool: "boolean", dt.date: "date", dt.datetime: "datetime"}
+_LITERAL_FOR = {"string": "str", "int": "number", "double": "number", "boolean": "bool", "date": "date",
+                "datetime": "datetime", "id": "str", "reference": "str"}
+
+
+class SfError(Exception):
+    """A refusal as Salesforce words it: HTTP status, errorCode, message and the fields at fault."""
+
+    def __init__(self, status: int, code: str, message: str, fields: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, list(fields)
+
+
+def sf_now() -> str:
+    """Now, formatted as Salesforce writes datetimes (milliseconds, ``+0000``)."""
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+
+
+def field_kind(model: type[SObject], name: str) -> str:
+    """The Salesforce field type of a model field (id, reference, string, int, double, boolean, date, datetime)."""
+    if name == "Id":
+        return "id"
+    ann = model.model_fields[name].annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)] if isinstance(ann, types.UnionType) else [ann]
+    kind = _KINDS.get(args[0], "string") if args and isinstance(args[0], type) else "string"
+    if kind == "string" and name.endswith("Id") and name != "Id":
+        return "reference"
+    return kind
+
+
+def _unique_fields(model: type[SObject]) -> tuple[str, ...]:
+    return tuple(f for f in model.external_id_fields if f.endswith("__c"))
+
+
+class SObjectStore:
+    """Records by object and id, validated like an org with our metadata deployed."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in SOBJECTS}
+        self.cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
+        self.hidden_fields: dict[str, set[str]] = {}
+        self.access: dict[str, dict[str, bool]] = {}
+        self.lock = threading.RLock()
+
+    # -- schema -----------------------------------------------------------------------------------
+    def model(self, sobject: str, status: int = 404) -> type[SObject]:
+        """The record class of an object, or the error Salesforce gives for an unknown type."""
+        if sobject not in SOBJECTS:
+            if status == 404:
+                raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+            raise SfError(400, "INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
+        return SOBJECTS[sobject]
+
+    def fields_of(self, sobject: str) -> list[str]:
+        """The fields the org has on an object (hidden ones are 'not deployed')."""
+        hidden = self.hidden_fields.get(sobject, set())
+        return [f for f in SOBJECTS[sobject].model_fields if f not in hidden]
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The object's describe: its access flags and fields."""
+        model = self.model(sobject)
+        flags = {"queryable": True, "createable": True, "updateable": sobject not in CREATE_DELETE_ONLY,
+                 "deletable": True, **self.access.get(sobject, {})}
+        fields = []
+        for name in self.fields_of(sobject):
+            system = name in SYSTEM_FIELDS
+            fields.append({
+                "name": name, "type": field_kind(model, name), "createable": not system,
+                "updateable": not system and sobject not in CREATE_DELETE_ONLY,
+                "nillable": name not in model.required_fields and not system,
+                "externalId": name in _unique_fields(model), "unique": name in _unique_fields(model),
+            })
+        return {"name": sobject, "label": sobject, **flags, "fields": fields}
+
+    # -- validation -------------------------------------------------------------------------------
+    def _check_body(self, sobject: str, body: Mapping[str, Any], creating: bool) -> dict[str, Any]:
+        known = set(self.fields_of(sobject))
+        values = {k: v for k, v in body.items() if k != "attributes"}
+        for name in values:
+            if name not in known:
+                raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}", [name])
+            if name in SYSTEM_FIELDS:
+                what = "cannot specify Id in an insert call" if name == "Id" and creating else (
+                    f"Unable to create/update fields: {name}. Please check the security settings of this field.")
+                raise SfError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", what, [name])
+        return values
+
+    def _validated(self, sobject: str, merged: Mapping[str, Any]) -> dict[str, Any]:
+        model = self.model(sobject)
+        system = {k: merged[k] for k in SYSTEM_FIELDS if k in merged}
+        plain = {k: v for k, v in merged.items() if k not in SYSTEM_FIELDS}
+        try:
+            checked = model.model_validate(plain)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            name = str(err["loc"][0])
+            kind = field_kind(model, name) if name in model.model_fields else "value"
+            raise SfError(400, "JSON_PARSER_ERROR",
+                          f"Cannot deserialize instance of {kind} from value {err.get('input')!r}", [name]) from None
+        values = checked.model_dump(mode="json", exclude_none=True)
+        missing = [f for f in model.required_fields if values.get(f) in (None, "")]
+        if missing:
+            raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+        return {**values, **system}
+
+    def _check_unique(self, sobject: str, values: Mapping[str, Any], own_id: str | None) -> None:
+        for name in _unique_fields(self.model(sobject)):
+            value = values.get(name)
+            if value is None:
+                continue
+            for other_id, other in self.records[sobject].items():
+                if other_id != own_id and str(other.get(name, "")).casefold() == str(value).casefold():
+                    raise SfError(400, "DUPLICATE_VALUE",
+                                  f"duplicate value found: {name} duplicates value on record with id: {other_id}", [name])
+
+    def _find(self, sobject: str, record_id: str) -> dict[str, Any]:
+        self.model(sobject)
+        key = to18(record_id) if is_valid_id(record_id) else record_id
+        record = self.records[sobject].get(key)
+        if record is None:
+            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+        return record
+
+    # -- writes -----------------------------------------------------------------------------------
+    def create(self, sobject: str, body: Mapping[str, Any]) -> str:
+        """Insert one record; answer its new id."""
+        with self.lock:
+            self.model(sobject)
+            values = self._validated(sobject, self._check_body(sobject, body, creating=True))
+            self._check_unique(sobject, values, None)
+            now = sf_now()
+            record_id = new_id(sobject)
+            self.records[sobject][record_id] = {**values, "Id": record_id, "CreatedDate": now,
+                                                "LastModifiedDate": now, "SystemModstamp": now}
+            return record_id
+
+    def update(self, sobject: str, record_id: str, body: Mapping[str, Any]) -> None:
+        """Change the given fields of one record."""
+        with self.lock:
+            if sobject in CREATE_DELETE_ONLY:
+                raise SfError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be updated: {sobject}")
+            current = self._find(sobject, record_id)
+            changes = self._check_body(sobject, body, creating=False)
+            values = self._validated(sobject, {**current, **changes})
+            self._check_unique(sobject, values, current["Id"])
+            now = sf_now()
+            self.records[sobject][current["Id"]] = {**values, "LastModifiedDate": now, "SystemModstamp": now}
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Remove one record."""
+        with self.lock:
+            current = self._find(sobject, record_id)
+            del self.records[sobject][current["Id"]]
+
+    def upsert(self, sobject: str, ext_field: str, value: str, body: Mapping[str, Any]) -> tuple[str, bool]:
+        """Create or update by a custom external id field; answer (id, created)."""
+        with self.lock:
+            if ext_field not in _unique_fields(self.model(sobject)) or ext_field not in self.fields_of(sobject):
+                raise SfError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {ext_field}")
+            if ext_field in body and str(body[ext_field]) != value:
+                raise SfError(400, "INVALID_FIELD", f"{ext_field} in the body differs from the URL", [ext_field])
+            matches = [i for i, r in self.records[sobject].items() if str(r.get(ext_field, "")).casefold() == value.casefold()]
+            if len(matches) > 1:
+                raise SfError(300, "MULTIPLE_CHOICES", f"more than one record has {ext_field} = {value}")
+            if matches:
+                self.update(sobject, matches[0], body)
+                return matches[0], False
+            return self.create(sobject, {**body, ext_field: value}), True
+
+    def collection(self, op: str, records: Sequence[Mapping[str, Any]], all_or_none: bool) -> list[dict[str, Any]]:
+        """An sObject Collections request: one result per record, in order."""
+        if len(records) > 200:
+            raise SfError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records in this operation")
+        with self.lock:
+            before = {k: dict(v) for k, v in self.records.items()} if all_or_none else None
+            results = [self._one(op, rec) for rec in records]
+            if before is not None and not all(r["success"] for r in results):
+                self.records = before
+                rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because "
+                          "not all records were valid and the request was using AllOrNone header", "fields": []}
+                results = [r if not r["success"] else {"id": None, "success": False, "errors": [rolled]} for r in results]
+            return results
+
+    def _one(self, op: str, rec: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            if op == "delete":
+                sobject = self._object_of_id(rec["id"])
+                self.delete(sobject, rec["id"])
+                return {"id": rec["id"], "success": True, "errors": []}
+            sobject = str(rec.get("attributes", {}).get("type", ""))
+            self.model(sobject, status=400)
+            if op == "create":
+                return {"id": self.create(sobject, rec), "success": True, "errors": []}
+            record_id = str(rec.get("id") or rec.get("Id") or "")
+            body = {k: v for k, v in rec.items() if k not in ("id", "Id")}
+            self.update(sobject, record_id, body)
+            return {"id": record_id, "success": True, "errors": []}
+        except SfError as exc:
+            code = "ENTITY_IS_DELETED" if exc.code == "NOT_FOUND" else exc.code
+            message = "entity is deleted" if exc.code == "NOT_FOUND" else exc.message
+            return {"id": None, "success": False, "errors": [{"statusCode": code, "message": message, "fields": exc.fields}]}
+
+    def _object_of_id(self, record_id: str) -> str:
+        key = to18(record_id) if is_valid_id(record_id) else record_id
+        for sobject, table in self.records.items():
+            if key in table:
+                return sobject
+        raise SfError(404, "NOT_FOUND", "entity is deleted")
+
+    # -- reads ------------------------------------------------------------------------------------
+    def _shape(self, sobject: str, record: Mapping[str, Any], fields: Sequence[str], data: str) -> dict[str, Any]:
+        url = f"{data}/sobjects/{sobject}/{record['Id']}"
+        return {"attributes": {"type": sobject, "url": url}, **{f: record.get(f) for f in fields}}
+
+    def get(self, sobject: str, record_id: str, fields: Sequence[str] | None, data: str) -> dict[str, Any]:
+        """One record with the requested fields (all when None)."""
+        with self.lock:
+            record = self._find(sobject, record_id)
+            known = self.fields_of(sobject)
+            for name in fields or ():
+                if name not in known:
+                    raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'", [name])
+            return self._shape(sobject, record, list(fields or known), data)
+
+    def _check_query(self, q: SoqlQuery) -> None:
+        model = self.model(q.sobject, status=400)
+        known = set(self.fields_of(q.sobject))
+        conds: list[Condition] = q.conditions
+        for name in [*q.fields, *(c.field for c in conds), *(o[0] for o in q.order_by)]:
+            if name not in known:
+                raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{q.sobject}'. If you are "
+                              "attempting to use a custom field, be sure to append the '__c' after the custom field name.")
+        for cond in conds:
+            kind = field_kind(model, cond.field)
+            for lit in cond.values:
+                if lit.kind != "null" and lit.kind != _LITERAL_FOR[kind]:
+                    quoted = "should be enclosed in quotes" if lit.kind == "number" or kind in ("string", "id", "reference") \
+                        else "should not be enclosed in quotes"
+                    raise SfError(400, "INVALID_FIELD",
+                                  f"value of filter criterion for field '{cond.field}' must be of type {kind} and {quoted}")
+
+    def query(self, soql: str, batch: int, data: str) -> dict[str, Any]:
+        """Run a query; answer its first batch and a ``nextRecordsUrl`` when more remain."""
+        q = parse(soql)
+        with self.lock:
+            self._check_query(q)
+            rows = [r for r in self.records[q.sobject].values() if q.where(r)]
+            rows.sort(key=functools.cmp_to_key(lambda a, b: _compare(a, b, q.order_by)))
+            rows = rows[q.offset :]
+            if q.limit is not None:
+                rows = rows[: q.limit]
+            shaped = [self._shape(q.sobject, r, q.fields, data) for r in rows]
+            locator = "01g8d" + secrets.token_hex(6).upper()
+            self.cursors[locator] = (shaped, batch)
+            return self._batch(locator, 0, data)
+
+    def query_more(self, locator: str, data: str) -> dict[str, Any]:
+        """The batch of an earlier query that ``nextRecordsUrl`` points at (``<locator>-<offset>``)."""
+        name, _, start = locator.partition("-")
+        if name not in self.cursors or not start.isdigit():
+            raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._batch(name, int(start), data)
+
+    def _batch(self, locator: str, start: int, data: str) -> dict[str, Any]:
+        rows, size = self.cursors[locator]
+        chunk = rows[start : start + size]
+        done = start + size >= len(rows)
+        body: dict[str, Any] = {"totalSize": len(rows), "done": done, "records": chunk}
+        if not done:
+            body["nextRecordsUrl"] = f"{data}/query/{locator}-{start + size}"
+        return body
+
+
+def _compare(a: Mapping[str, Any], b: Mapping[str, Any], order: Sequence[tuple[str, bool, bool]]) -> int:
+    for name, desc, nulls_last in order:
+        x, y = a.get(name), b.get(name)
+        if x is None or y is None:
+            if x is None and y is None:
+                continue
+            return (1 if nulls_last else -1) if x is None else (-1 if nulls_last else 1)
+        x, y = (x.casefold(), y.casefold()) if isinstance(x, str) and isinstance(y, str) else (x, y)
+        if x != y:
+            return (-1 if x < y else 1) * (-1 if desc else 1)
+    return (str(a["Id"]) > str(b["Id"])) - (str(a["Id"]) < str(b["Id"]))
