@@ -115,3 +115,32 @@ poll_watermarks = sa.Table(
     sa.Column("watermark", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- Engage: one sequence per lead, and the LLM spend log (migration 0004_engage) ------------------------
+engage_sequences = sa.Table(
+    "engage_sequences",
+    metadata,
+    sa.Column("lead_id", sa.String(18), primary_key=True),
+    sa.Column("play_id", sa.String(80), nullable=False, index=True),
+    sa.Column("owner_id", sa.String(40), nullable=False),
+    sa.Column("composer", sa.String(16), nullable=False),
+    sa.Column("fallback_reason", sa.Text, nullable=True),
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("task_key", sa.String(64), nullable=False),
+    sa.Column("task_id", sa.String(18), nullable=True),
+    sa.Column("decision", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+llm_spend = sa.Table(
+    "llm_spend",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("web_search_requests", sa.Integer, nullable=False),
+    sa.Column("cost_usd", sa.Float, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
