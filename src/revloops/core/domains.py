@@ -52,6 +52,10 @@ _LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
         key=lambda s: -len(s.split()),
     )
 )
+# Legal forms by their last word, longest first, so stripping looks at a handful of forms, not all of them.
+_SUFFIXES_BY_LAST: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _form in _LEGAL_SUFFIXES:
+    _SUFFIXES_BY_LAST[_form[-1]] = (*_SUFFIXES_BY_LAST.get(_form[-1], ()), _form)
 _EMAIL_HOST = re.compile(r"^[^@\s]*@([^@\s]+)$")
 
 
@@ -131,9 +135,9 @@ def normalise_company(name: str | None) -> str:
     if tokens and tokens[0] == "the" and len(tokens) > 1:
         tokens = tokens[1:]
     stripped = True
-    while stripped:
+    while stripped and tokens:
         stripped = False
-        for suffix in _LEGAL_SUFFIXES:
+        for suffix in _SUFFIXES_BY_LAST.get(tokens[-1], ()):
             n = len(suffix)
             if len(tokens) > n and tuple(tokens[-n:]) == suffix:
                 tokens = tokens[:-n]
