@@ -1,0 +1,5 @@
+"""Offline deterministic providers: the defaults when no vendor key is set."""
+
+from revloops.adapters.offline.enrichment import OfflineEnrichment
+
+__all__ = ["OfflineEnrichment"]
