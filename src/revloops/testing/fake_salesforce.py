@@ -19,6 +19,8 @@ import secrets
 import threading
 import urllib.parse
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,7 @@ from fastapi.responses import JSONResponse
 
 from revloops.testing.fake_sobjects import SfError, SObjectStore
 from revloops.testing.fake_soql import SoqlError
+from revloops.testing.servers import RunningServer, serve
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -286,3 +289,23 @@ def _batch_size(request: Request) -> int:
 def snapshot(fake: FakeSalesforce) -> dict[str, dict[str, dict[str, Any]]]:
     """A deep copy of every stored record, by object and id (for assertions)."""
     return copy.deepcopy(fake.store.records)
+
+
+def rsa_key_pair() -> tuple[bytes, bytes]:
+    """A fresh RSA key for a test connected app: (private key PEM, public key PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+@contextmanager
+def running(fake: FakeSalesforce | None = None, *, tls: bool = True) -> Iterator[tuple[FakeSalesforce, RunningServer]]:
+    """Serve a fake Salesforce (a new one unless given) on 127.0.0.1 for the length of the block."""
+    fake = fake or FakeSalesforce()
+    with serve(fake.app, tls=tls) as server:
+        yield fake, server

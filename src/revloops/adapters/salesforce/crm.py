@@ -84,6 +84,8 @@ class SalesforceCRM(CRM):
                 "Salesforce needs REVLOOPS_SF_CLIENT_ID, REVLOOPS_SF_USERNAME and REVLOOPS_SF_PRIVATE_KEY_FILE "
                 "(JWT bearer sign-in) or REVLOOPS_SF_INSTANCE_URL and REVLOOPS_SF_ACCESS_TOKEN", field="REVLOOPS_SF_*",
             )
+        if settings.sf_ca_bundle is not None and not settings.sf_ca_bundle.is_file():
+            raise InputError(f"no CA file at {settings.sf_ca_bundle}", field="REVLOOPS_SF_CA_BUNDLE")
         client = SalesforceClient(auth, api_version=settings.sf_api_version, timeout=settings.sf_timeout,
                                   ca_bundle=settings.sf_ca_bundle)
         return cls(client)
@@ -227,7 +229,7 @@ class SalesforceCRM(CRM):
     # -- health -----------------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
         """Who the session belongs to (``/services/oauth2/userinfo``): user id, org id, username, name."""
-        info = self.client.call(lambda sf: sf.oauth2("userinfo", **self._kw()), what="userinfo") or {}
+        info = self.client.call(lambda sf: sf.oauth2("userinfo"), what="userinfo") or {}
         keys = ("user_id", "organization_id", "preferred_username", "name", "email")
         return {k: info.get(k) for k in keys if k in info}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import requests.adapters
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError,
@@ -74,6 +75,26 @@ def error_detail(exc: SalesforceError) -> tuple[str, str, list[str]]:
     return code, message, [str(f) for f in first.get("fields") or []]
 
 
+class _Bounded(requests.adapters.HTTPAdapter):
+    """Gives every request through the session a timeout and the configured CA file.
+
+    Some simple-salesforce helpers (``oauth2``) pass no request options through; this keeps their calls
+    bounded too, and a CA bundle from the environment cannot override the configured one.
+    """
+
+    def __init__(self, timeout: float, ca_bundle: Path | None) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+        self.ca_bundle = str(ca_bundle) if ca_bundle else None
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: bool | str = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        if self.ca_bundle and verify is not False:
+            verify = self.ca_bundle
+        return super().send(request, stream=stream, timeout=timeout or self.default_timeout, verify=verify,
+                            cert=cert, proxies=proxies)
+
+
 class SalesforceClient:
     """A simple-salesforce client that signs in lazily, tracks API usage and applies the fault policy."""
 
@@ -86,6 +107,8 @@ class SalesforceClient:
         self.retry = retry or RetryPolicy()
         self.session = session or requests.Session()
         self.session.hooks["response"].append(self._observe)
+        for prefix in ("https://", "http://"):
+            self.session.mount(prefix, _Bounded(timeout, ca_bundle))
         # verify per request: a CA bundle from the environment would otherwise override a session-level one
         self.request_kwargs: dict[str, Any] = {"timeout": timeout, "verify": str(ca_bundle) if ca_bundle else True}
         self.sleep = sleep
