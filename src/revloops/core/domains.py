@@ -82,7 +82,6 @@ def host_of(email_or_url: str) -> str | None:
     return host or None
 
 
-@lru_cache(maxsize=65536)
 def registrable_domain(email_or_url: str | None) -> str | None:
     """The registrable domain of an email address or URL, or None for hosts with no public suffix.
 
@@ -95,8 +94,12 @@ def registrable_domain(email_or_url: str | None) -> str | None:
     if not email_or_url:
         return None
     host = host_of(email_or_url)
-    if host is None:
-        return None
+    return None if host is None else _registrable_host(host)
+
+
+@lru_cache(maxsize=65536)
+def _registrable_host(host: str) -> str | None:
+    # Cached by host, not by address: every lead of one company shares the entry.
     try:
         ipaddress.ip_address(host.strip("[]"))
         return None
