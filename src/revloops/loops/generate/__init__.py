@@ -1,0 +1,1 @@
+"""Generate: captures demand (inbound leads from CRM events, outbound signals)."""
