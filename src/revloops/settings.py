@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     llm_concurrency: int = 4
     llm_budget_usd: float = 50.0
 
+    engine_db: str = Field(default="", description="workflow engine system DB URL; default engine.sqlite in the state dir, "
+                           "or the state database itself when that is Postgres")
+    executor_id: str = Field(default="local", description="this worker's name; distinct per process sharing one Postgres")
+    crm_write_concurrency: int = 4
+    chain_concurrency: int = 8
+
     events_secret: SecretStr | None = None
     api_tokens: list[ApiToken] = Field(
         default_factory=list,
@@ -79,6 +85,15 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The state database URL, defaulting to ``<state_dir>/state.sqlite``."""
         return self.db or f"sqlite:///{self.state_dir / 'state.sqlite'}"
+
+    @property
+    def engine_db_url(self) -> str:
+        """The workflow engine's system database URL (see ``engine_db``)."""
+        if self.engine_db:
+            return self.engine_db
+        if self.db.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
+            return self.db
+        return f"sqlite:///{self.state_dir / 'engine.sqlite'}"
 
 
 def load_settings(**overrides: object) -> Settings:
