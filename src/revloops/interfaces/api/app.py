@@ -12,14 +12,28 @@ from revloops.bootstrap import Platform, build
 from revloops.interfaces.api import crm_events, decisions, errors, health
 
 
-def create_app(plat: Platform | None = None) -> FastAPI:
-    """The FastAPI app on a platform (built from the environment when not given)."""
+def create_app(plat: Platform | None = None, *, run_engine: bool = False) -> FastAPI:
+    """The FastAPI app on a platform (built from the environment when not given).
+
+    With ``run_engine`` the workflow engine (and its queue workers) runs in the API process too.
+    """
     platform = plat or build()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ = platform.engine  # open and migrate the state database before the first request
-        yield
+        if not run_engine:
+            yield
+            return
+        import asyncio
+
+        from revloops.engine.setup import launch, shutdown
+
+        await asyncio.to_thread(launch, platform)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(shutdown, 10)
 
     app = FastAPI(
         title="Revenue Loops API",

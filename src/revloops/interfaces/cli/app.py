@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from revloops.interfaces.cli import config_cmds, crm_cmds, demo, explain_cmd, loops_cmd, serve_cmd
+from revloops.interfaces.cli import engine_cmds
 
 app = typer.Typer(
     name="revloops",
@@ -19,6 +20,9 @@ app.command()(loops_cmd.loops)
 app.command()(crm_cmds.seed)
 app.command()(demo.demo)
 app.command()(serve_cmd.serve)
+app.command()(engine_cmds.worker)
+app.command()(engine_cmds.status)
+app.command()(engine_cmds.retry)
 app.add_typer(crm_cmds.crm_app, name="crm")
 
 

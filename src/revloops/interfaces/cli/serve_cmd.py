@@ -1,4 +1,4 @@
-"""`revloops serve`: the HTTP API (and, once the workflow engine lands, its workers) in one process."""
+"""`revloops serve`: the HTTP API and the workflow engine's workers in one process."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
     workers: Annotated[int, typer.Option(help="HTTP worker processes.")] = 1,
+    engine: Annotated[bool, typer.Option(help="Run the workflow engine's workers in this process too.")] = True,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Run the API (OpenAPI at /docs)."""
+    """Run the API (OpenAPI at /docs) and, unless --no-engine, the workflow workers."""
     import uvicorn
 
     from revloops.interfaces.api.app import create_app
@@ -25,4 +26,4 @@ def serve(
     plat = platform(config, db)
     _ = plat.config  # refuse to start on a broken config
     console.print(f"serving on http://{host}:{port} (OpenAPI at /docs)")
-    uvicorn.run(create_app(plat), host=host, port=port, log_level="warning", workers=workers if workers > 1 else None)
+    uvicorn.run(create_app(plat, run_engine=engine), host=host, port=port, log_level="warning", workers=workers if workers > 1 else None)

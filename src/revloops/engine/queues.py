@@ -1,0 +1,68 @@
+"""Named queues, one per external service, with their limits from settings.
+
+``pdl``: People Data Labs enrichment, rate-limited per minute (their plan's limit).
+``llm``: LLM calls, bounded concurrency (cost and provider rate limits).
+``crm``: CRM writes, bounded concurrency (Salesforce API limits and row locks).
+``chain``: the lead chain itself, bounded per worker so one worker does not take the whole backlog.
+
+Queues live in the engine's system database; they are (re)registered after launch by every process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dbos import DBOS, Queue
+
+from revloops.core.errors import NotFound
+from revloops.settings import Settings
+
+# How often a worker looks for work on a queue: the default second caps a queue at concurrency/s.
+POLL_SECONDS = 0.05
+_registered: dict[str, Queue] = {}
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """One queue's limits: per-worker concurrency, and an optional rate of ``limit`` starts per ``period`` s."""
+
+    name: str
+    worker_concurrency: int | None
+    limit: int | None = None
+    period: float | None = None
+
+
+def queue_specs(settings: Settings) -> dict[str, QueueSpec]:
+    """The queues and their limits for these settings."""
+    specs = [
+        QueueSpec("pdl", worker_concurrency=4, limit=max(1, settings.pdl_rate_per_minute), period=60.0),
+        QueueSpec("llm", worker_concurrency=max(1, settings.llm_concurrency)),
+        QueueSpec("crm", worker_concurrency=max(1, settings.crm_write_concurrency)),
+        QueueSpec("chain", worker_concurrency=max(1, settings.chain_concurrency)),
+    ]
+    return {s.name: s for s in specs}
+
+
+def register_queues(settings: Settings) -> dict[str, Queue]:
+    """Create or update every queue in the system database (after launch); answers them by name."""
+    out: dict[str, Queue] = {}
+    for spec in queue_specs(settings).values():
+        limiter = {"limit": spec.limit, "period": spec.period} if spec.limit and spec.period else None
+        out[spec.name] = DBOS.register_queue(
+            spec.name,
+            worker_concurrency=spec.worker_concurrency,
+            limiter=limiter,  # type: ignore[arg-type]
+            polling_interval_sec=POLL_SECONDS,
+            on_conflict="always_update",
+        )
+    _registered.clear()
+    _registered.update(out)
+    return out
+
+
+def get_queue(name: str) -> Queue:
+    """A registered queue by name (raises NotFound when it was never registered)."""
+    queue = _registered.get(name) or DBOS.retrieve_queue(name)
+    if queue is None:
+        raise NotFound(f"no queue named {name!r}; known: {', '.join(sorted(('pdl', 'llm', 'crm', 'chain')))}")
+    return queue

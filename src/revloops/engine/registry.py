@@ -1,0 +1,187 @@
+"""How a loop declares its durable workflows and steps, and starts them exactly once per key.
+
+A workflow holds control flow only; every call that touches the CRM, a provider, an LLM, the clock or
+randomness is a step with its retries declared on it. Runs are keyed: the same key (``lead-00Q...``)
+always names the same run, so a duplicate event returns the existing run instead of starting another.
+
+    @workflow("lead.chain")
+    def chain(lead_id: str) -> str:
+        enriched = enrich_step(lead_id)
+        ...
+
+    @step(attempts=5, interval=2.0)
+    def enrich_step(lead_id: str) -> dict: ...
+
+    start_once(run_key("lead", lead_id), chain, lead_id)
+    enqueue_once("chain", run_key("lead", lead_id), chain, lead_id)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from dbos import DBOS, DBOSClient, EnqueueOptions, SetEnqueueOptions, SetWorkflowID, WorkflowHandle
+
+from revloops import __version__
+from revloops.core.errors import AdapterError, InputError, RevloopsError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Modules that declare workflows; every engine process imports all of them before launch so that each
+# worker can run any queued workflow and all processes agree on the code version. Loops add theirs here.
+WORKFLOW_MODULES: list[str] = ["revloops.engine.probe"]
+
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]+")
+_names: dict[Callable[..., Any], str] = {}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A workflow fired on a cron schedule; each tick has a fixed id, so many workers run it once."""
+
+    name: str
+    cron: str
+    fn: Callable[[datetime, Any], None]
+
+
+SCHEDULES: dict[str, Schedule] = {}
+
+
+def load_workflow_modules(extra: tuple[str, ...] = ()) -> None:
+    """Import every module that declares workflows (idempotent)."""
+    for name in (*WORKFLOW_MODULES, *extra):
+        importlib.import_module(name)
+
+
+def code_version() -> str:
+    """The engine's application version: our version plus a digest of the workflow modules' source.
+
+    Every process computes the same value from the same installed code, whatever else it imported, so
+    workers and enqueuers agree (DBOS only dequeues and recovers work of its own version).
+    """
+    digest = hashlib.sha256(__version__.encode())
+    for name in sorted(WORKFLOW_MODULES):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin and Path(spec.origin).is_file():
+            digest.update(Path(spec.origin).read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+def run_key(kind: str, key: str) -> str:
+    """A deterministic workflow id from a kind and a business key (``run_key("lead", "00Q1")``)."""
+    if not kind or not key:
+        raise InputError("a workflow key needs a kind and a non-empty key", field="key")
+    return f"{kind}-{_KEY_UNSAFE.sub('_', key)}"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a step should retry after ``exc``: upstream hiccups yes, refusals and bad input no."""
+    if isinstance(exc, AdapterError):
+        return bool(exc.retryable)
+    return not isinstance(exc, RevloopsError)
+
+
+def workflow(name: str, *, max_recoveries: int = 50) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a durable workflow under a stable name (queued runs are found by that name).
+
+    Args:
+        name: the registered name, e.g. ``"lead.chain"``; keep it stable across releases.
+        max_recoveries: how many crash recoveries before the run is parked as failed.
+    """
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        wrapped = DBOS.workflow(name=name, max_recovery_attempts=max_recoveries)(fn)
+        _names[wrapped] = name
+        return wrapped
+
+    return decorate
+
+
+def step(
+    *,
+    attempts: int = 3,
+    interval: float = 1.0,
+    backoff: float = 2.0,
+    retry_if: Callable[[BaseException], bool] = is_transient,
+    name: str | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a step: its result is checkpointed, so a recovered run does not repeat it.
+
+    Args:
+        attempts: total tries before the step raises ``DBOSMaxStepRetriesExceeded`` (1 = no retry).
+        interval: seconds before the first retry.
+        backoff: multiplier of the interval after each retry.
+        retry_if: which errors are worth another try (default: transient ones only).
+        name: the checkpoint name (default the function's qualified name).
+    """
+    return DBOS.step(
+        name=name,
+        retries_allowed=attempts > 1,
+        max_attempts=max(1, attempts),
+        interval_seconds=interval,
+        backoff_rate=backoff,
+        should_retry=retry_if,
+    )
+
+
+def scheduled(name: str, cron: str) -> Callable[[Callable[[datetime, Any], None]], Callable[[datetime, Any], None]]:
+    """Declare a workflow ``fn(scheduled_at, context)`` fired on ``cron`` (seconds first is allowed).
+
+    Workers apply every declared schedule at start (create-or-replace, safe on every start).
+    """
+
+    def decorate(fn: Callable[[datetime, Any], None]) -> Callable[[datetime, Any], None]:
+        wrapped = workflow(f"schedule.{name}")(fn)
+        SCHEDULES[name] = Schedule(name, cron, wrapped)
+        return wrapped
+
+    return decorate
+
+
+def workflow_name(fn: Callable[..., Any]) -> str:
+    """The registered name of a workflow declared with :func:`workflow`."""
+    try:
+        return _names[fn]
+    except KeyError:
+        raise InputError(f"{getattr(fn, '__name__', fn)!r} is not a declared workflow", field="workflow") from None
+
+
+def start_once(key: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
+    """Start ``fn`` in the background under id ``key``, or return the run that already has it."""
+    with SetWorkflowID(key):
+        return DBOS.start_workflow(fn, *args, **kwargs)
+
+
+def run_once(key: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run ``fn`` under id ``key`` and return its result; a finished run returns its recorded result."""
+    return start_once(key, fn, *args, **kwargs).get_result()
+
+
+def enqueue_once(queue: str, key: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
+    """Put ``fn`` on a named queue under id ``key``; a duplicate returns the run already queued or done."""
+    from revloops.engine.queues import get_queue
+
+    with SetWorkflowID(key), SetEnqueueOptions(deduplication_id=key, duplication_policy="return-existing"):
+        return get_queue(queue).enqueue(fn, *args, **kwargs)
+
+
+def submit(client: DBOSClient, queue: str, key: str, name: str, *args: Any) -> WorkflowHandle[Any]:
+    """Enqueue a workflow by name from a process that does not run the engine (API server, tests)."""
+    options: EnqueueOptions = {
+        "queue_name": queue,
+        "workflow_name": name,
+        "workflow_id": key,
+        "deduplication_id": key,
+        "duplication_policy": "return-existing",
+        "app_version": code_version(),
+    }
+    return client.enqueue(options, *args)
