@@ -1,0 +1,3 @@
+trigger RevloopsAccountEvents on Account (after insert, after update) {
+    RevloopsEvents.onAccounts(Trigger.new);
+}
