@@ -28,7 +28,8 @@ def progress_bar() -> Progress:
 
 def seed_org(plat: Platform, users: int, accounts: int, leads: int, seed: int, show_progress: bool = True) -> dict[str, int]:
     """Seed the local CRM with a synthetic org; named reps of the active roster (when configured) come first."""
-    from revloops.loops.generate.seed import generate_org, named_users_from_config, write_org
+    from revloops.loops.generate.roster import named_users_from_config
+    from revloops.loops.generate.seed import generate_org, write_org
 
     if plat.settings.crm != "local":
         raise InputError("seed writes synthetic data and only runs against the local CRM", field="REVLOOPS_CRM")
