@@ -15,3 +15,17 @@ from revloops.loops.design import checks as _design_checks, config as _design_co
 
 FILES += _design_config.FILES
 CHECKS += _design_checks.CHECKS
+
+from revloops.loops.route import config as _route_config  # noqa: E402
+from revloops.loops.deploy import config as _deploy_config  # noqa: E402
+
+FILES += _route_config.FILES + _deploy_config.FILES
+CHECKS += _route_config.CHECKS + _deploy_config.CHECKS
+
+from revloops.loops.qualify.config import ScoringFile as _ScoringFile  # noqa: E402
+
+FILES.append(ConfigFileSpec("scoring", "qualify/scoring.yaml", _ScoringFile, loop="qualify"))
+
+from revloops.loops.engage import config as _engage_config  # noqa: E402
+
+FILES += _engage_config.FILES

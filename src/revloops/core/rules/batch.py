@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf
+from revloops.core.rules.conditions import leaves as _leaves
 from revloops.core.rules.values import DATE_RE, NUMBER_RE, WS, is_missing
 
 _KINDS = ("str", "num", "bool", "date", "present")
@@ -69,16 +70,35 @@ def contexts_to_frame(contexts: Iterable[Mapping[str, Any]], fields: Sequence[st
     return pl.DataFrame(data)
 
 
+def _views_needed(leaf: Leaf) -> set[str]:
+    """Which typed views of its field a test reads (only those are computed)."""
+    op, value = leaf.op, leaf.value
+    if op in ("exists",):
+        return {"p"}
+    if op == "matches":
+        return {"s"}
+    if op in ("contains", "starts_with", "ends_with"):
+        return {"l"}
+    probe = value[0] if op == "between" else value
+    if op in ("gt", "gte", "lt", "lte", "between"):
+        return {"d"} if isinstance(probe, date) else {"n"}
+    items = [value] if op in ("eq", "ne") else list(value)
+    needed = {"p"} if op == "not_in" else set()
+    for v in items:
+        needed.add("l" if isinstance(v, str) else "b" if isinstance(v, bool) else "d" if isinstance(v, date) else "n")
+    return needed
+
+
 class _Views:
     """The typed views of each field a frame carries, materialised once as hidden columns."""
 
-    def __init__(self, schema: Mapping[str, pl.DataType], fields: Iterable[str]) -> None:
+    def __init__(self, schema: Mapping[str, pl.DataType], needed: Mapping[str, set[str]]) -> None:
         self.exprs: dict[str, pl.Expr] = {}
-        for name in fields:
+        for name, views in needed.items():
             cols = [c for c in schema if c == name or c.startswith(name + "@")]
-            self._build(name, [(c, schema[c]) for c in cols])
+            self._build(name, [(c, schema[c]) for c in cols], views)
 
-    def _build(self, name: str, cols: list[tuple[str, pl.DataType]]) -> None:
+    def _build(self, name: str, cols: list[tuple[str, pl.DataType]], needed: set[str]) -> None:
         strs, nums, bools, dates, present = [], [], [], [], []
         for col, dtype in cols:
             expr = pl.col(col)
@@ -87,7 +107,8 @@ class _Views:
             elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
                 strs.append(expr.cast(pl.String))
             elif dtype in _NUMERIC:
-                nums.append(expr.cast(pl.Float64).fill_nan(None))
+                nums.append(expr.cast(pl.Float64).fill_nan(None) if dtype in (pl.Float32, pl.Float64)
+                            else expr.cast(pl.Float64))
             elif dtype == pl.Boolean:
                 bools.append(expr)
             elif dtype == pl.Date:
@@ -96,28 +117,43 @@ class _Views:
                 dates.append(expr.dt.date())
             elif dtype != pl.Null:
                 present.append(expr.is_not_null())
-        none = pl.lit(None)
-        s = pl.coalesce(strs) if strs else none.cast(pl.String)
-        low = s.str.to_lowercase()
-        stripped = s.str.strip_chars(WS)
-        parsed_num = pl.when(stripped.str.contains(NUMBER_RE)).then(stripped.cast(pl.Float64, strict=False))
-        parsed_bool = pl.when(low == "true").then(pl.lit(True)).when(low == "false").then(pl.lit(False))
-        parsed_date = pl.when(s.str.contains(DATE_RE) & (s.str.slice(0, 4) != "0000")).then(
-            s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
-        views = {
-            "s": s, "l": low,
-            "n": pl.coalesce([*nums, parsed_num]),
-            "b": pl.coalesce([*bools, parsed_bool]),
-            "d": pl.coalesce([*dates, parsed_date]),
-            "p": pl.any_horizontal([*[c.is_not_null() for c in [*strs, *nums, *bools, *dates]], *present,
-                                    pl.lit(False)]),
+        s = pl.coalesce(strs) if strs else None
+        builders = {
+            "s": lambda: s if s is not None else pl.lit(None, dtype=pl.String),
+            "l": lambda: s.str.to_lowercase() if s is not None else pl.lit(None, dtype=pl.String),
+            "n": lambda: _coalesce([*nums, *([_parse_num(s)] if s is not None else [])], pl.Float64),
+            "b": lambda: _coalesce([*bools, *([_parse_bool(s)] if s is not None else [])], pl.Boolean),
+            "d": lambda: _coalesce([*dates, *([_parse_date(s)] if s is not None else [])], pl.Date),
+            "p": lambda: pl.any_horizontal([*[c.is_not_null() for c in [*strs, *nums, *bools, *dates]],
+                                            *present, pl.lit(False)]),
         }
-        for view, expr in views.items():
-            self.exprs[f"__{view}:{name}"] = expr
+        for view in needed:
+            self.exprs[f"__{view}:{name}"] = builders[view]()
 
     @staticmethod
     def col(view: str, field: str) -> pl.Expr:
         return pl.col(f"__{view}:{field}")
+
+
+def _coalesce(exprs: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:
+    if not exprs:
+        return pl.lit(None, dtype=dtype)
+    return exprs[0] if len(exprs) == 1 else pl.coalesce(exprs)
+
+
+def _parse_num(s: pl.Expr) -> pl.Expr:
+    stripped = s.str.strip_chars(WS)
+    return pl.when(stripped.str.contains(NUMBER_RE)).then(stripped.cast(pl.Float64, strict=False))
+
+
+def _parse_bool(s: pl.Expr) -> pl.Expr:
+    low = s.str.to_lowercase()
+    return pl.when(low == "true").then(pl.lit(True)).when(low == "false").then(pl.lit(False))
+
+
+def _parse_date(s: pl.Expr) -> pl.Expr:
+    return pl.when(s.str.contains(DATE_RE) & (s.str.slice(0, 4) != "0000")).then(
+        s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
 
 
 def _rust_regex_ok(pattern: str) -> bool:
@@ -189,7 +225,11 @@ def condition_expr(cond: Condition | None) -> pl.Expr:
 def match_matrix(conditions: Sequence[tuple[str, Condition | None]], fields: Sequence[str],
                  frame: pl.DataFrame) -> pl.DataFrame:
     """One Boolean column per rule (named by rule id): whether its condition holds for each row."""
-    views = _Views(frame.schema, fields)
+    needed: dict[str, set[str]] = {}
+    for _, cond in conditions:
+        for leaf in _leaves(cond):
+            needed.setdefault(leaf.field, set()).update(_views_needed(leaf))
+    views = _Views(frame.schema, needed)
     # with_columns (not select) so that constant conditions still broadcast to every row
     hidden = [f"__rule{k}" for k in range(len(conditions))]
     return (

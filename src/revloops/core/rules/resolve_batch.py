@@ -104,7 +104,7 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
             continue
         rows = np.flatnonzero(cand)
         got = memo.vector(k, rows)
-        ok = np.array([o is not None for o in got], dtype=bool)
+        ok = np.not_equal(got, None)
         owners[rows[ok]], chosen[rows[ok]] = got[ok], k
         open_[rows[ok]] = False
         if rule.on_unresolved == "pending":

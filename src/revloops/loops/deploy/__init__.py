@@ -1,0 +1,1 @@
+"""Deploy: the active plan in the CRM's territories, pools and assignments."""

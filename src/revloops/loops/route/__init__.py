@@ -1,0 +1,1 @@
+"""Route: the shared rule evaluator that resolves a record's owner (spec/route.md)."""

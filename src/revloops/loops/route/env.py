@@ -1,0 +1,101 @@
+"""What a routing call needs besides the record: compiled rules, the user directory, the account index,
+the segments. Built once per config version and refreshed when the CRM's users or accounts may have moved."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from revloops.config.loader import GtmConfig
+from revloops.core.context import build_context, segment_for
+from revloops.core.matching import AccountIndex
+from revloops.core.records import SObject
+from revloops.core.rules import CompiledRules, compile_rules
+from revloops.loops.route.logic import Directory, Queue, RouteHandlers, User
+from revloops.loops.route.rotation import Rotation
+from revloops.ports.crm import CRM, Filter, Query
+
+REFRESH_SECONDS = 60.0
+
+
+def load_directory(crm: CRM) -> Directory:
+    """Users and queues from the CRM, as routing sees them."""
+    users = [
+        User(id=u.Id or "", username=u.Username or "", email=u.Email or "",  # type: ignore[attr-defined]
+             name=u.Name or " ".join(p for p in (u.FirstName, u.LastName) if p),  # type: ignore[attr-defined]
+             active=bool(u.IsActive), role=u.Sales_Role__c or "")  # type: ignore[attr-defined]
+        for u in crm.query_all(Query("User"))
+    ]
+    queues = [Queue(id=g.Id or "", developer_name=g.DeveloperName or "")  # type: ignore[attr-defined]
+              for g in crm.query_all(Query("Group", (Filter("Type", "eq", "Queue"),)))]
+    return Directory(users, queues)
+
+
+@dataclass
+class RouteEnv:
+    """Compiled rules and the CRM snapshot routing reads; cheap to reuse across calls."""
+
+    cfg: GtmConfig
+    directory: Directory
+    accounts: AccountIndex
+    territory_rules: CompiledRules | None
+    rules_file: Any
+    built_at: float = field(default_factory=time.monotonic)
+    _compiled: dict[str, CompiledRules] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, cfg: GtmConfig, crm: CRM, rules: Any | None = None) -> RouteEnv:
+        """Build from a config (``rules`` overrides its rules.yaml, for previews of a proposed file)."""
+        match = cfg.get("match_rules")
+        return cls(cfg=cfg, directory=load_directory(crm), accounts=AccountIndex(crm.query_all(Query("Account"))),
+                   territory_rules=compile_rules(match, "Account") if match is not None else None,
+                   rules_file=rules if rules is not None else cfg.get("rules"))
+
+    def stale(self) -> bool:
+        return time.monotonic() - self.built_at > REFRESH_SECONDS
+
+    def compiled(self, sobject: str) -> CompiledRules:
+        """The rules that apply to one object, compiled once."""
+        if sobject not in self._compiled:
+            self._compiled[sobject] = compile_rules(self.rules_file, sobject)
+        return self._compiled[sobject]
+
+    def handlers(self, rotation: Rotation | None = None, today: dt.date | None = None) -> RouteHandlers:
+        """The action handlers over this snapshot (an in-memory rotation unless a durable one is given)."""
+        return RouteHandlers(self.directory, pools=self.cfg.get("pools"), assignments=self.cfg.get("assignments"),
+                             territory_rules=self.territory_rules, rotation=rotation, today=today)
+
+    def context(self, record: SObject | Mapping[str, Any], sobject: str | None = None, *,
+                enrichment: Mapping[str, Any] | None = None, score: Mapping[str, Any] | None = None,
+                signal: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The flat evaluation context: record, geo, matched account, enrichment, score, segment, signal."""
+        fields = record.fields() if isinstance(record, SObject) else dict(record)
+        kind = sobject or (record.sobject_type if isinstance(record, SObject) else "Lead")
+        account: dict[str, Any] | None = None
+        how: str | None = None
+        if kind == "Lead":
+            found = self.accounts.match(email=fields.get("Email"), website=fields.get("Website"),
+                                        company=fields.get("Company"), mode="domain_then_name")
+            if found is not None:
+                account, how = dict(found.fields), found.how
+        employees = fields.get("NumberOfEmployees")
+        if employees is None and enrichment:
+            company = enrichment.get("company") or {}
+            employees = company.get("employee_count") if isinstance(company, Mapping) else None
+        capacity = self.cfg.get("capacity")
+        segment = segment_for(_as_int(employees), capacity.segments) if capacity is not None else None
+        ctx = build_context(fields, account=account, enrichment=enrichment, score=score, segment=segment,
+                            signal=signal, sobject=kind)
+        if how:
+            ctx["account.match"] = how
+        return ctx
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(float(value)) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None

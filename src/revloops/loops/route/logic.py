@@ -1,0 +1,219 @@
+"""Route's handlers: pure functions over a snapshot of users, queues, pools, assignments and
+territory match rules. ``RouteHandlers`` is the resolver the rule engine calls, on one record or a frame."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from revloops.core.rules import CompiledRules, HandlerResult
+from revloops.core.rules.resolve_batch import BatchOutcome, resolve_frame
+from revloops.loops.route.rotation import Candidate, InMemoryRotation, Rotation
+
+if TYPE_CHECKING:  # the models only; logic stays free of the config loader
+    from revloops.loops.deploy.config import AssignmentsFile, PoolsFile
+
+
+@dataclass(frozen=True)
+class User:
+    """A CRM user as routing sees it."""
+
+    id: str
+    username: str
+    email: str = ""
+    name: str = ""
+    active: bool = True
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A CRM queue (00G id and developer name)."""
+
+    id: str
+    developer_name: str
+
+
+@dataclass
+class Directory:
+    """Users and queues, looked up by id, username, email or developer name (case-insensitive)."""
+
+    users: list[User] = field(default_factory=list)
+    queues: list[Queue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._users: dict[str, User] = {}
+        for u in self.users:
+            for key in (u.id, u.username, u.email):
+                if key:
+                    self._users[key.lower()] = u
+        self._queues = {k.lower(): q for q in self.queues for k in (q.id, q.developer_name)}
+
+    def user(self, ref: str) -> User | None:
+        """The user with this id, username or email."""
+        return self._users.get(ref.lower())
+
+    def queue(self, ref: str) -> Queue | None:
+        """The queue with this id or developer name."""
+        return self._queues.get(ref.lower())
+
+
+def _user_result(user: User | None, ref: str, how: str) -> HandlerResult:
+    if user is None:
+        return HandlerResult(None, reason=f"unknown user {ref}")
+    if not user.active:
+        return HandlerResult(None, reason=f"user {user.username} is inactive", detail={"user": user.id})
+    return HandlerResult(user.id, detail={"user": user.id}, summary=f"{how} {user.name or user.username}")
+
+
+class RouteHandlers:
+    """The resolver for Route's actions (``user``, ``queue``, ``account_owner``, ``territory``,
+    ``round_robin``, ``pending``) and the match rules' ``assign``."""
+
+    def __init__(self, directory: Directory, *, pools: PoolsFile | None = None,
+                 assignments: AssignmentsFile | None = None, territory_rules: CompiledRules | None = None,
+                 rotation: Rotation | None = None, today: date | None = None) -> None:
+        self.directory = directory
+        self.pools = pools.by_id() if pools else {}
+        self.assignments = list(assignments.assignments) if assignments else []
+        self.territory_rules = territory_rules
+        self.rotation: Rotation = rotation or InMemoryRotation()
+        self.today = today or date.today()
+
+    def __call__(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        """Resolve one action for one context."""
+        return getattr(self, f"_{action.type}")(action, ctx)  # type: ignore[no-any-return]
+
+    def depends_on(self, action: Any) -> tuple[str, ...] | None:
+        """Fields the action's result depends on; None when it advances a rotation."""
+        kind = action.type
+        if kind in ("user", "queue", "pending", "assign"):
+            return ()
+        if kind == "account_owner":
+            return ("account.OwnerId", "account.match")
+        if kind == "territory" and self.territory_rules is not None and self._single_holders(action.role):
+            return tuple(self.territory_rules.fields)
+        return None
+
+    def _user(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        return _user_result(self.directory.user(action.user), action.user, "user")
+
+    def _queue(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        q = self.directory.queue(action.queue)
+        if q is None:
+            return HandlerResult(None, reason=f"unknown queue {action.queue}")
+        return HandlerResult(q.id, detail={"queue": q.developer_name}, summary=f"queue {q.developer_name}")
+
+    def _pending(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        return HandlerResult(f"pending:{action.reason}", summary=f"pending:{action.reason}")
+
+    def _assign(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        return HandlerResult(action.territory, detail={"territory": action.territory},
+                             summary=f"territory {action.territory}")
+
+    def _account_owner(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        owner = ctx.get("account.OwnerId")
+        if not isinstance(owner, str) or not owner:
+            return HandlerResult(None, reason="no matched account owner")
+        how = ctx.get("account.match")
+        if action.match == "domain" and isinstance(how, str) and how.lower() != "domain":
+            return HandlerResult(None, reason=f"account matched by {how}, rule needs a domain match")
+        return _user_result(self.directory.user(owner), owner, "account owner")
+
+    def territory_of(self, ctx: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """(territory developer name, match rule id) from the match rules, or (None, reason)."""
+        if self.territory_rules is None:
+            return None, "no match rules"
+        out = self.territory_rules.evaluate(ctx, self._assign_only, trace=False)
+        if out.owner_id.startswith("pending:"):
+            return None, f"no territory ({out.owner_id})"
+        return out.owner_id, out.rule_id
+
+    def _assign_only(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        if action.type == "assign":
+            return self._assign(action, ctx)
+        return self._pending(action, ctx)
+
+    def holders(self, territory: str, role: str) -> list[User]:
+        """Active users holding ``role`` in ``territory`` today, in file order."""
+        out: list[User] = []
+        for a in self.assignments:
+            if a.territory == territory and a.role == role and a.active_on(self.today):
+                user = self.directory.user(a.user)
+                if user is not None and user.active and user not in out:
+                    out.append(user)
+        return out
+
+    def _single_holders(self, role: str) -> bool:
+        territories = {a.territory for a in self.assignments if a.role == role}
+        return all(len(self.holders(t, role)) <= 1 for t in territories)
+
+    def _territory(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        territory, why = self.territory_of(ctx)
+        if territory is None:
+            return HandlerResult(None, reason=why)
+        users = self.holders(territory, action.role)
+        detail: dict[str, Any] = {"territory": territory, "match_rule": why, "candidates": [u.id for u in users]}
+        if not users:
+            return HandlerResult(None, reason=f"no active {action.role} in territory {territory}", detail=detail)
+        if len(users) == 1:
+            chosen: str | None = users[0].id
+            detail["why"] = f"only {action.role} in the territory"
+        else:
+            chosen = self.rotation.claim(f"territory:{territory}:{action.role}",
+                                         [Candidate(u.id) for u in users], self.today)
+            detail["why"] = f"round robin among {len(users)} {action.role}s"
+        detail["chosen"] = chosen
+        user = self.directory.user(chosen) if chosen else None
+        name = user.name or user.username if user else chosen
+        return HandlerResult(chosen, detail=detail, summary=f"territory {territory} -> {action.role} {name}")
+
+    def eligible(self, pool_id: str) -> tuple[list[Candidate], list[str]]:
+        """A pool's eligible members today (active, not out of office) and why the others are not."""
+        pool = self.pools.get(pool_id)
+        if pool is None:
+            return [], [f"unknown pool {pool_id}"]
+        out, skipped = [], []
+        for m in pool.members:
+            user = self.directory.user(m.user)
+            if user is None or not user.active:
+                skipped.append(f"{m.user} inactive")
+            elif any(r.covers(self.today) for r in m.out_of_office):
+                skipped.append(f"{m.user} out of office")
+            else:
+                out.append(Candidate(user.id, m.weight, m.daily_cap))
+        return out, skipped
+
+    def _round_robin(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        candidates, skipped = self.eligible(action.pool)
+        detail: dict[str, Any] = {"pool": action.pool, "candidates": [c.user_id for c in candidates],
+                                  "skipped": skipped}
+        chosen = self.rotation.claim(action.pool, candidates, self.today) if candidates else None
+        if chosen is None:
+            why = "every eligible member is at the daily cap" if candidates else "no eligible member"
+            return HandlerResult(None, reason=f"pool {action.pool}: {why}", detail=detail)
+        detail["chosen"] = chosen
+        detail["why"] = f"weighted round robin among {len(candidates)}"
+        user = self.directory.user(chosen)
+        return HandlerResult(chosen, detail=detail,
+                             summary=f"pool {action.pool} -> {user.name or user.username if user else chosen}")
+
+
+def resolve_batch(compiled: CompiledRules, frame: pl.DataFrame, handlers: RouteHandlers) -> BatchOutcome:
+    """Route a frame of contexts: the same rule and owner per record as ``compiled.evaluate`` in order.
+
+    Give previews handlers over an ``InMemoryRotation`` seeded from the durable state: they simulate.
+    """
+    return resolve_frame(compiled, frame, handlers)
+
+
+def owner_distribution(owner_ids: Iterable[str]) -> dict[str, int]:
+    """How many records each owner gets (a preview's summary), most first."""
+    counts: dict[str, int] = {}
+    for o in owner_ids:
+        counts[o] = counts.get(o, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

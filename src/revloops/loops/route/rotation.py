@@ -1,0 +1,77 @@
+"""Round robin: a pure smooth weighted rotation, the port a durable store implements, and the
+in-memory one previews use (a preview never advances the durable state; it simulates).
+
+Smooth weighted round robin: each claim adds every eligible member's weight to its running credit,
+the member with the most credit wins and pays back the total. Over any run the count of each member
+stays within one of its weighted share, and picks are spread out rather than bunched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, NamedTuple, Protocol
+
+
+class Candidate(NamedTuple):
+    """An eligible member for one claim (already active and not out of office)."""
+
+    user_id: str
+    weight: float = 1.0
+    daily_cap: int | None = None
+
+
+RotationState = dict[str, Any]
+
+
+def next_in_rotation(state: RotationState | None, candidates: Sequence[Candidate],
+                     day: date) -> tuple[str | None, RotationState]:
+    """Pick the next member and return the new state (the input state is not modified).
+
+    Args:
+        state: ``{"credit": {user: float}, "day": "YYYY-MM-DD", "counts": {user: int}}`` or None.
+        candidates: the eligible members in a stable order (ties go to the earlier one).
+        day: the claim's day; daily counts reset when it changes.
+
+    Returns:
+        ``(user_id or None when every candidate is capped, new state)``.
+    """
+    state = state or {}
+    credit = dict(state.get("credit", {}))
+    today = day.isoformat()
+    counts = dict(state.get("counts", {})) if state.get("day") == today else {}
+    open_ = [c for c in candidates if c.daily_cap is None or counts.get(c.user_id, 0) < c.daily_cap]
+    if not open_:
+        return None, {"credit": credit, "day": today, "counts": counts}
+    total = 0.0
+    best: Candidate | None = None
+    for cand in open_:
+        credit[cand.user_id] = credit.get(cand.user_id, 0.0) + cand.weight
+        total += cand.weight
+        if best is None or credit[cand.user_id] > credit[best.user_id]:
+            best = cand
+    assert best is not None
+    credit[best.user_id] -= total
+    counts[best.user_id] = counts.get(best.user_id, 0) + 1
+    return best.user_id, {"credit": credit, "day": today, "counts": counts}
+
+
+class Rotation(Protocol):
+    """Where rotation state lives. The durable implementation must make two concurrent claims
+    never take one slot (a transaction around read state -> ``next_in_rotation`` -> write state)."""
+
+    def claim(self, pool_id: str, candidates: Sequence[Candidate], day: date) -> str | None:
+        """Take the next slot of ``pool_id`` among ``candidates`` on ``day``; None when all are capped."""
+        ...
+
+
+class InMemoryRotation:
+    """Rotation state in a dict: previews, tests, and the batch path's simulation."""
+
+    def __init__(self, states: dict[str, RotationState] | None = None) -> None:
+        self.states: dict[str, RotationState] = {k: dict(v) for k, v in (states or {}).items()}
+
+    def claim(self, pool_id: str, candidates: Sequence[Candidate], day: date) -> str | None:
+        """See ``Rotation.claim``."""
+        chosen, self.states[pool_id] = next_in_rotation(self.states.get(pool_id), candidates, day)
+        return chosen
