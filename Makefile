@@ -20,6 +20,8 @@ demo: $(STAMP)
 	$(BIN)/revloops demo
 
 test: $(STAMP)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

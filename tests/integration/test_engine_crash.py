@@ -64,3 +64,4 @@ def test_a_killed_worker_resumes_its_runs_and_each_has_one_effect(workers: Worke
         assert all(run.output == by_key[run.workflow_id.removeprefix("probe-")] for run in runs)
     finally:
         client.destroy()
+        crm.engine.dispose()

@@ -42,6 +42,7 @@ def serve_forever(
     """
     stop = stop or threading.Event()
     previous = _on_signals(stop)
+    _ = plat.engine  # migrate the state database before taking work, not inside the first step
     launch(plat, executor_id=executor_id, listen=queues, modules=modules)
     try:
         if ready_file is not None:
