@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from revloops.adapters.sql.db import open_database
 from revloops.adapters.sql.decisions import SqlDecisionStore
 from revloops.adapters.sql.inbox import SqlInbox
+from revloops.adapters.sql.rotation import SqlRotation
 from revloops.config.loader import GtmConfig, load_config
 from revloops.ports.crm import CRM
 from revloops.ports.decisions import DecisionStore
@@ -25,6 +26,8 @@ class Platform:
 
     settings: Settings
     _config: GtmConfig | None = field(default=None, repr=False)
+    #: per-process caches of loops (compiled rules, CRM snapshots), keyed by the loop
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def engine(self) -> sa.Engine:
@@ -44,6 +47,11 @@ class Platform:
     @cached_property
     def decisions(self) -> DecisionStore:
         return SqlDecisionStore(self.engine)
+
+    @cached_property
+    def rotation(self) -> SqlRotation:
+        """Durable round-robin state (concurrency-safe)."""
+        return SqlRotation(self.engine)
 
     @cached_property
     def inbox(self) -> EventInbox:
@@ -73,6 +81,7 @@ class Platform:
 
     def reload_config(self) -> GtmConfig:
         self._config = None
+        self.cache.clear()
         return self.config
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from revloops import __version__
 from revloops.bootstrap import Platform, build
-from revloops.interfaces.api import crm_events, decisions, errors, health
+from revloops.interfaces.api import crm_events, decisions, errors, health, route
 
 
 def create_app(plat: Platform | None = None, *, run_engine: bool = False) -> FastAPI:
@@ -46,6 +46,7 @@ def create_app(plat: Platform | None = None, *, run_engine: bool = False) -> Fas
     app.include_router(health.router)
     app.include_router(decisions.router)
     app.include_router(crm_events.router)
+    app.include_router(route.router)
     for router in extra_routers():
         app.include_router(router)
     return app

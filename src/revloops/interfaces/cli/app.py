@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from revloops.interfaces.cli import config_cmds, crm_cmds, demo, explain_cmd, loops_cmd, serve_cmd
+from revloops.interfaces.cli import config_cmds, crm_cmds, demo, explain_cmd, loops_cmd, route_cmds, serve_cmd
 from revloops.interfaces.cli import engine_cmds
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.command()(engine_cmds.worker)
 app.command()(engine_cmds.status)
 app.command()(engine_cmds.retry)
 app.add_typer(crm_cmds.crm_app, name="crm")
+app.add_typer(route_cmds.route_app, name="route")
 
 
 def main() -> None:

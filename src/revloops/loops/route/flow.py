@@ -1,0 +1,154 @@
+"""Route's flows: resolve one record (live), preview many (batch path, simulated rotation), diff two configs.
+
+The API, the CLI and the chain all call these; the decision is stored with its trace, the config version and
+the digest of the context it was taken on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from revloops.bootstrap import Platform
+from revloops.config.loader import GtmConfig
+from revloops.core.decisions import Decision, digest
+from revloops.core.errors import InputError, NotFound
+from revloops.core.ids import object_of
+from revloops.core.records import SObject, model_for
+from revloops.core.rules.batch import contexts_to_frame
+from revloops.core.rules.resolve_batch import frame_fields
+from revloops.loops.route.env import RouteEnv
+from revloops.loops.route.logic import owner_distribution, resolve_batch
+from revloops.loops.route.rotation import InMemoryRotation
+from revloops.loops.route.types import Move, Preview, RoutePlan
+
+EXPLANATION_LIMIT = 1000
+
+
+def route_env(plat: Platform, cfg: GtmConfig | None = None, rules: Any | None = None) -> RouteEnv:
+    """The cached routing snapshot of the platform's config (rebuilt when stale or for another config)."""
+    if cfg is not None or rules is not None:
+        return RouteEnv.load(cfg or plat.config, plat.crm, rules)
+    env: RouteEnv | None = plat.cache.get("route.env")
+    if env is None or env.stale() or env.cfg.version != plat.config.version:
+        env = plat.cache["route.env"] = RouteEnv.load(plat.config, plat.crm)
+    return env
+
+
+def _record_of(plat: Platform, sobject: str, record: Mapping[str, Any] | None, record_id: str | None) -> SObject:
+    if record is None and record_id is None:
+        raise InputError("give a record or a record_id", field="record")
+    if record is None:
+        kind = object_of(record_id or "")
+        if kind != sobject:
+            raise InputError(f"{record_id} is not a {sobject} id", field="record_id")
+        return plat.crm.get(sobject, record_id or "")
+    try:
+        return model_for(sobject).model_validate(dict(record))
+    except KeyError:
+        raise InputError(f"unknown object {sobject}", field="object") from None
+    except ValueError as exc:
+        err = exc.errors(include_url=False)[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(err["msg"], field=f"record.{where}" if where else "record") from None
+
+
+def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] | None = None,
+            record_id: str | None = None, apply: bool = False, actor: str = "cli",
+            enrichment: Mapping[str, Any] | None = None, score: Mapping[str, Any] | None = None,
+            decision_id: str | None = None, today: dt.date | None = None) -> Decision:
+    """Route one record live: durable round robin, full trace; with ``apply`` write the owner and store it.
+
+    ``decision_id`` makes a re-run idempotent: when that decision exists it is answered as is (a chain step
+    that ran before a crash does not claim a second round-robin slot).
+    """
+    if decision_id is not None:
+        try:
+            return plat.decisions.get(decision_id)
+        except NotFound:
+            pass
+    rec = _record_of(plat, sobject, record, record_id)
+    env = route_env(plat)
+    ctx = env.context(rec, sobject, enrichment=enrichment, score=score)
+    rotation = plat.rotation if apply else InMemoryRotation(plat.rotation.states())
+    outcome = env.compiled(sobject).evaluate(ctx, env.handlers(rotation, today), trace=True)
+    handler = outcome.handler_result
+    decision = Decision(
+        **({"id": decision_id} if decision_id else {}),
+        loop="route", sobject=sobject, record_id=rec.Id or "(unsaved)", outcome=outcome.owner_id,
+        detail={"rule_id": outcome.rule_id, "action": outcome.action,
+                "handler": dict(handler.detail) if handler else {}, "applied": apply},
+        trace=[step.model_dump(mode="json") for step in outcome.trace], explanation=outcome.explanation,
+        config_version=env.cfg.version, inputs_digest=digest(ctx), actor=actor,
+    )
+    if apply:
+        if not rec.Id:
+            raise InputError("apply needs a saved record (with an Id)", field="record.Id")
+        changes: dict[str, Any] = {"Routing_Decision_Id__c": decision.id,
+                                   "Routing_Explanation__c": decision.explanation[:EXPLANATION_LIMIT]}
+        if not decision.outcome.startswith("pending:"):
+            changes["OwnerId"] = decision.outcome
+        plat.crm.update(sobject, rec.Id, changes)
+        plat.decisions.record(decision)
+    return decision
+
+
+def run_batch(env: RouteEnv, records: Sequence[SObject | Mapping[str, Any]], sobject: str,
+              rotation_states: Mapping[str, Any], today: dt.date | None = None) -> RoutePlan:
+    """Route many records through the batch path with a simulated rotation (no side effects)."""
+    compiled = env.compiled(sobject)
+    handlers = env.handlers(InMemoryRotation(dict(rotation_states)), today)
+    contexts = [env.context(r, sobject) for r in records]
+    frame = contexts_to_frame(contexts, frame_fields(compiled, handlers))
+    out = resolve_batch(compiled, frame, handlers)
+    ids = [(r.Id if isinstance(r, SObject) else r.get("Id")) or f"#{i + 1}" for i, r in enumerate(records)]
+    actions = {r.id: r.action.type for r in compiled.rules}
+    return RoutePlan(record_ids=ids, rule_ids=out.rule_ids, owner_ids=out.owner_ids, actions=actions)
+
+
+def _name(env: RouteEnv, owner: str) -> str:
+    user = env.directory.user(owner)
+    if user is not None:
+        return user.name or user.username
+    queue = env.directory.queue(owner)
+    return f"queue {queue.developer_name}" if queue else owner
+
+
+def preview(plat: Platform, records: Sequence[SObject | Mapping[str, Any]], *, sobject: str = "Lead",
+            today: dt.date | None = None) -> Preview:
+    """The owner and rule distribution of many records, as routing would give them now."""
+    env = route_env(plat)
+    plan = run_batch(env, records, sobject, plat.rotation.states(), today)
+    by_owner = owner_distribution(plan.owner_ids)
+    return Preview(
+        total=len(plan.owner_ids),
+        by_rule=dict(Counter(r or "(none)" for r in plan.rule_ids).most_common()),
+        by_owner={o: n for o, n in by_owner.items()},
+        owner_names={o: _name(env, o) for o in by_owner},
+    )
+
+
+def diff(plat: Platform, records: Sequence[SObject | Mapping[str, Any]], *, other_cfg: GtmConfig | None = None,
+         other_rules: Any | None = None, sobject: str = "Lead", today: dt.date | None = None) -> list[Move]:
+    """Every record whose rule or owner changes under another config (or rules file), old and new side by side.
+
+    Both sides start from the same rotation state; a record that stays on the same round-robin rule is not a
+    move (its slot in the rotation is not a decision of the rules).
+    """
+    states = plat.rotation.states()
+    before_env = route_env(plat)
+    after_env = route_env(plat, cfg=other_cfg, rules=other_rules)
+    before = run_batch(before_env, records, sobject, states, today)
+    after = run_batch(after_env, records, sobject, states, today)
+    moves = []
+    for i, rid in enumerate(before.record_ids):
+        rule_a, rule_b = before.rule_ids[i], after.rule_ids[i]
+        owner_a, owner_b = before.owner_ids[i], after.owner_ids[i]
+        rotating = rule_a == rule_b and before.actions.get(rule_a or "") in ("round_robin", "territory")
+        if rule_a != rule_b or (owner_a != owner_b and not rotating):
+            moves.append(Move(record_id=rid, old_rule=rule_a, new_rule=rule_b, old_owner=owner_a,
+                              new_owner=owner_b, old_owner_name=_name(before_env, owner_a),
+                              new_owner_name=_name(after_env, owner_b)))
+    return moves
