@@ -178,7 +178,7 @@ class OfflineEnrichment(Enrichment):
         facts = PersonFacts(
             email=email, full_name=name, title=title, title_role=title_role(title), title_levels=levels,
             seniority=top_level(levels), company_name=company.name if company else hints.company,
-            company_size=company.size if company else None, company_industry=company.industry if company else None,
+            company_size=company.size if company else size_bucket(hints.employees), company_industry=company.industry if company else None,
             country=country or (company.country if company else None), likelihood=likelihood,
         )
         return Answer(facts, provider=self.name)

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from revloops.bootstrap import Platform
 
 Status = Literal["ok", "not_found", "timeout", "error"]
-QUALIFICATION = {"mql": "MQL", "nurture": "Nurture", "disqualified": "Disqualified"}
+#: Enrichment_Status__c's vocabulary (the org's field: pending, enriched, not_found, failed:<reason>)
+ENRICHMENT_STATUS = {"ok": "enriched", "not_found": "not_found", "timeout": "failed:timeout",
+                     "error": "failed:error", "none": "pending"}
 
 
 class EnrichmentOutcome(Frozen):
@@ -180,7 +182,8 @@ def lead_changes(result: Score, enrichment_status: str) -> dict[str, Any]:
     return {
         "Lead_Score__c": float(result.total), "Fit_Score__c": float(result.fit),
         "Intent_Score__c": float(result.intent), "Score_Reasons__c": result.reasons,
-        "Qualification__c": QUALIFICATION[result.band], "Enrichment_Status__c": enrichment_status,
+        "Qualification__c": result.qualification,
+        "Enrichment_Status__c": ENRICHMENT_STATUS.get(enrichment_status, f"failed:{enrichment_status}")[:40],
     }
 
 

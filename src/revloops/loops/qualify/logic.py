@@ -13,8 +13,8 @@ from revloops.core.rules.trace import ConditionTrace
 from revloops.loops.qualify.config import Band, ScoringFile, ScoringRule, Thresholds
 
 Group = Literal["fit", "intent"]
-#: Salesforce Text(255): Score_Reasons__c is cut to this length
-REASONS_MAX = 255
+#: Score_Reasons__c is a long text area of this many characters
+REASONS_MAX = 32768
 
 
 class ScoreLine(Frozen):
@@ -60,9 +60,20 @@ class Score(Frozen):
 
     @property
     def reasons(self) -> str:
-        """``+25 C-level buyer; +20 Demo request; -10 Free mailbox`` (cut to fit Score_Reasons__c)."""
-        text = "; ".join(f"{line.points:+d} {line.reason}" for line in self.breakdown)
+        """One line per rule that counted: ``+25 C-level or founder (title-c-level)`` (cut to fit the field)."""
+        text = "\n".join(f"{line.points:+d} {line.reason} ({line.rule_id})" for line in self.breakdown)
         return text if len(text) <= REASONS_MAX else text[: REASONS_MAX - 3].rstrip() + "..."
+
+    @property
+    def qualification(self) -> str:
+        """``MQL``, ``Nurture`` or ``disqualified:<rule>`` naming the rule that took most points away
+        (``disqualified:low_score`` when none did)."""
+        if self.band == "mql":
+            return "MQL"
+        if self.band == "nurture":
+            return "Nurture"
+        worst = min((line for line in self.breakdown if line.points < 0), key=lambda line: line.points, default=None)
+        return f"disqualified:{worst.rule_id if worst else 'low_score'}"[:80]
 
     @property
     def explanation(self) -> str:
