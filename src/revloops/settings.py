@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     pdl_api_key: SecretStr | None = None
     pdl_base_url: str = "https://api.peopledatalabs.com/v5"
     pdl_rate_per_minute: int = 100
+    pdl_min_likelihood: int = Field(default=6, ge=1, le=10, description="PDL matches below this confidence are not found")
+    enrichment_waterfall: list[str] = Field(default=["pdl", "offline"], description="providers tried in order")
+    enrichment_cache_ttl_days: float = Field(default=30.0, gt=0, description="how long an enrichment answer is reused")
+    enrichment_timeout_seconds: float = Field(default=8.0, gt=0, description="how long routing waits for enrichment")
 
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None

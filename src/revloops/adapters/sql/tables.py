@@ -144,3 +144,28 @@ llm_spend = sa.Table(
     sa.Column("cost_usd", sa.Float, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
+
+# -- Qualify: the enrichment cache and the enrichment spend log (migration 0003_qualify) -----------------
+enrichment_cache = sa.Table(
+    "enrichment_cache",
+    metadata,
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(320), primary_key=True),
+    sa.Column("facts", sa.JSON, nullable=True),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+enrichment_spend = sa.Table(
+    "enrichment_spend",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(320), nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("http_status", sa.Integer, nullable=True),
+    sa.Column("credits", sa.Float, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
