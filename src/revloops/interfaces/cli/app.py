@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from revloops.interfaces.cli import config_cmds, crm_cmds, demo, explain_cmd, loops_cmd, route_cmds, serve_cmd
-from revloops.interfaces.cli import engine_cmds
+from revloops.interfaces.cli import design as design_cmds
+from revloops.interfaces.cli import engine_cmds, qualify_cmd
 
 app = typer.Typer(
     name="revloops",
@@ -25,6 +26,8 @@ app.command()(engine_cmds.status)
 app.command()(engine_cmds.retry)
 app.add_typer(crm_cmds.crm_app, name="crm")
 app.add_typer(route_cmds.route_app, name="route")
+app.add_typer(design_cmds.app, name="design")
+app.add_typer(qualify_cmd.app, name="qualify")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,8 @@ import typer
 from rich.panel import Panel
 from rich.rule import Rule
 
-from revloops.bootstrap import build
+from revloops.bootstrap import Platform, build
+from revloops.ports.crm import Query
 from revloops.interfaces.cli.common import console, handles_errors
 
 DEFAULT_EXAMPLE = Path("examples/acme/config")
@@ -47,6 +49,26 @@ def demo(
     console.print(Rule("[bold green]demo done[/]"))
 
 
-def demo_sections() -> list:  # type: ignore[type-arg]
+def design_section(plat: Platform, state: Path) -> None:
+    """Design: the three scenarios side by side, and the capacity chart"""
+    from revloops.loops.design.flow import render_demo
+
+    render_demo(plat.config, console, state)
+
+
+def route_section(plat: Platform, state: Path) -> None:
+    """Route: every seeded lead through the batch path, then one lead routed live and explained"""
+    from revloops.interfaces.cli.explain_cmd import render
+    from revloops.interfaces.cli.route_cmds import print_preview
+    from revloops.loops.route.flow import preview, resolve
+
+    leads = list(plat.crm.query_all(Query("Lead")))
+    print_preview(preview(plat, leads), top=12)
+    sample = next((lead for lead in leads if getattr(lead, "Country", None) and getattr(lead, "NumberOfEmployees", 0)),
+                  leads[0])
+    render(resolve(plat, record_id=sample.Id, apply=True, actor="demo"))
+
+
+def demo_sections() -> list[Callable[[Platform, Path], None]]:
     """The loops' demo sections, in chain order; each loop adds its own as it lands."""
-    return []
+    return [design_section, route_section]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
-from rich.table import Table
 
 from revloops.core.decisions import Decision
 from revloops.core.errors import NotFound
@@ -23,20 +22,35 @@ def render(decision: Decision) -> None:
     )
     console.print(Panel(head, expand=False))
     if decision.trace and isinstance(decision.trace[0], dict) and "conditions" in decision.trace[0]:
-        table = Table("rule", "matched", "conditions", "handler", show_lines=False)
         for step in decision.trace:
-            conds = "; ".join(
-                f"{c.get('field')} {c.get('op')} {c.get('expected')!r} (actual {c.get('actual')!r})"
-                f"{' missing' if c.get('missing') else ''} → {'✓' if c.get('result') else '✗'}"
-                for c in step.get("conditions", [])
-            )
-            handler = step.get("handler") or ""
-            table.add_row(str(step.get("rule_id")), "yes" if step.get("matched") else "no", conds or "(always)",
-                          str(handler) if handler else "")
-        console.print(table)
+            _render_step(step)
     elif decision.detail:
         for key, value in decision.detail.items():
-            console.print(f"  [bold]{key}[/]: {value}")
+            console.print(f"  [bold]{key}[/]: {_short(value, 100)}", highlight=False)
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _render_step(step: dict[str, Any]) -> None:
+    """One rule of a trace: its conditions with actual values, and the handler's answer when it matched."""
+    mark = "[green]✓[/]" if step.get("matched") else "[dim]✗[/]"
+    conds = "; ".join(
+        f"{c.get('field')} {c.get('op')} {_short(c.get('expected'))} ← "
+        + ("(missing)" if c.get("missing") else _short(repr(c.get("actual"))))
+        + (" ✓" if c.get("result") else " ✗")
+        for c in step.get("conditions", [])
+    )
+    console.print(f" {mark} [bold]{step.get('rule_id')}[/]  ", end="")
+    console.print(conds or "(always)", markup=False, highlight=False)
+    handler = step.get("handler")
+    if handler:
+        detail = handler.get("detail") or {}
+        facts = ", ".join(f"{k} {_short(v)}" for k, v in detail.items() if k in ("territory", "pool", "why", "queue"))
+        answer = handler.get("owner_id") or f"unresolved: {handler.get('reason')}"
+        console.print(f"     → {handler.get('type')} ({facts}) → {answer}", markup=False, highlight=False)
 
 
 @handles_errors

@@ -103,7 +103,7 @@ def preview_cmd(
         if as_json:
             emit_json(result)
             return
-        _print_preview(result)
+        print_preview(result)
         return
     other_cfg = load_config_at(plat.settings.config, against) if against else None
     moves = diff(plat, recs, other_cfg=other_cfg, other_rules=_other_rules(rules) if rules else None,
@@ -115,13 +115,14 @@ def preview_cmd(
     _print_moves(len(recs), moves, summary, show)
 
 
-def _print_preview(result: Any) -> None:
-    table = Table("rule", "records", title=f"preview of {result.total} records: by rule")
-    for rule, n in result.by_rule.items():
+def print_preview(result: Any, top: int | None = None) -> None:
+    """The distribution by rule and by owner (the ``top`` largest of each, or all)."""
+    table = Table("rule", "records", title=f"routing of {result.total} records: by rule")
+    for rule, n in list(result.by_rule.items())[:top]:
         table.add_row(rule, str(n))
     console.print(table)
     owners = Table("owner", "id", "records", title="by owner")
-    for owner, n in result.by_owner.items():
+    for owner, n in list(result.by_owner.items())[:top]:
         owners.add_row(result.owner_names.get(owner, owner), owner, str(n))
     console.print(owners)
 
