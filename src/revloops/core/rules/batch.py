@@ -135,7 +135,7 @@ class _Views:
         return pl.col(f"__{view}:{field}")
 
 
-def _coalesce(exprs: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:
+def _coalesce(exprs: list[pl.Expr], dtype: Any) -> pl.Expr:
     if not exprs:
         return pl.lit(None, dtype=dtype)
     return exprs[0] if len(exprs) == 1 else pl.coalesce(exprs)
@@ -189,7 +189,8 @@ def leaf_expr(leaf: Leaf) -> pl.Expr:
         view = col("d", field) if isinstance(probe, date) else col("n", field)
         if op == "between":
             return view.is_between(value[0], value[1], closed="both").fill_null(False)
-        return getattr(view, {"gt": "gt", "gte": "ge", "lt": "lt", "lte": "le"}[op])(value).fill_null(False)
+        compare: pl.Expr = getattr(view, {"gt": "gt", "gte": "ge", "lt": "lt", "lte": "le"}[op])(value)
+        return compare.fill_null(False)
     if op == "exists":
         return col("p", field) if value else ~col("p", field)
     if op == "matches":
@@ -202,10 +203,11 @@ def leaf_expr(leaf: Leaf) -> pl.Expr:
         ).fill_null(False)
     low = col("l", field)
     needle = value.lower()
-    method = {"contains": lambda: low.str.contains(needle, literal=True),
-              "starts_with": lambda: low.str.starts_with(needle),
-              "ends_with": lambda: low.str.ends_with(needle)}[op]
-    return method().fill_null(False)
+    if op == "contains":
+        return low.str.contains(needle, literal=True).fill_null(False)
+    if op == "starts_with":
+        return low.str.starts_with(needle).fill_null(False)
+    return low.str.ends_with(needle).fill_null(False)
 
 
 def condition_expr(cond: Condition | None) -> pl.Expr:
@@ -245,6 +247,6 @@ def first_true(matrix: np.ndarray) -> np.ndarray:
     """Per row, the index of the first True column, or -1."""
     if matrix.shape[1] == 0:
         return np.full(matrix.shape[0], -1, dtype=np.int64)
-    idx = matrix.argmax(axis=1).astype(np.int64)
+    idx: np.ndarray = matrix.argmax(axis=1).astype(np.int64)
     idx[~matrix.any(axis=1)] = -1
     return idx

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf
+from revloops.core.rules.conditions import AllOf, Condition, Leaf, NotOf
 from revloops.core.rules.values import as_bool, as_date, as_number
 
 Walk = Callable[[Callable[[str], Any], Any, int], int]

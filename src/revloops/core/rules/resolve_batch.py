@@ -104,7 +104,7 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
             continue
         rows = np.flatnonzero(cand)
         got = memo.vector(k, rows)
-        ok = np.not_equal(got, None)
+        ok: np.ndarray = got != None  # noqa: E711 - elementwise over an object array
         owners[rows[ok]], chosen[rows[ok]] = got[ok], k
         open_[rows[ok]] = False
         if rule.on_unresolved == "pending":

@@ -115,7 +115,7 @@ class Rule(ConfigModel):
     @classmethod
     def _parse_when(cls, raw: Any) -> Condition | None:
         if raw is None or isinstance(raw, ConditionTypes):
-            return raw  # type: ignore[no-any-return]
+            return raw
         try:
             return parse_condition(raw)
         except ConditionProblems as exc:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from revloops.core.model import Frozen
-from revloops.core.rules.conditions import ORDER_OPS, SYMBOLS, AllOf, AnyOf, Condition, Leaf, NotOf
+from revloops.core.rules.conditions import ORDER_OPS, SYMBOLS, AllOf, Condition, Leaf, NotOf
 from revloops.core.rules.values import as_date, as_number, is_missing
 
 
