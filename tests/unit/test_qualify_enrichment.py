@@ -10,7 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from revloops.adapters.offline.enrichment import OfflineEnrichment, title_levels
-from revloops.adapters.pdl import CachedEnrichment, EnrichmentCache, PdlEnrichment, Waterfall, build_enrichment
+from revloops.adapters.pdl import (
+    CachedEnrichment,
+    EnrichmentCache,
+    PdlEnrichment,
+    Waterfall,
+    build_enrichment,
+)
 from revloops.adapters.sql.db import open_database
 from revloops.core.errors import ConfigError, UpstreamRejected, UpstreamUnavailable
 from revloops.ports.enrichment import Answer, CompanyFacts, Enrichment, Hints, PersonFacts

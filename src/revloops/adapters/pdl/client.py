@@ -210,4 +210,4 @@ class PdlEnrichment(Enrichment):
             delay = reset_delay(resp.headers, self._now())
             if delay is not None:
                 return delay
-        return 0.25 * (2**attempt)
+        return 0.25 * float(2**attempt)

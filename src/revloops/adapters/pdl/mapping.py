@@ -56,7 +56,8 @@ def person_facts(email: str, body: dict[str, Any]) -> PersonFacts:
 
 def company_facts(domain: str, body: dict[str, Any]) -> CompanyFacts:
     """Facts from a ``/v5/company/enrich`` 200 body (flat: ``name``, ``size``, ``location``...)."""
-    location = body.get("location") if isinstance(body.get("location"), dict) else {}
+    raw_location = body.get("location")
+    location: dict[str, Any] = raw_location if isinstance(raw_location, dict) else {}
     employees = _int(body.get("employee_count"))
     return CompanyFacts(
         domain=registrable_domain(domain) or domain,

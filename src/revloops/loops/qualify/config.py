@@ -59,7 +59,7 @@ class ScoringRule(ConfigModel):
     @classmethod
     def _parse_when(cls, raw: Any) -> Condition:
         if isinstance(raw, _CONDITION_TYPES):
-            return raw  # type: ignore[return-value]
+            return raw
         try:
             return parse_condition(raw)
         except ConditionProblems as exc:

@@ -17,7 +17,14 @@ from revloops.core.model import Frozen
 from revloops.core.records import SObject
 from revloops.loops.qualify.config import ScoringFile
 from revloops.loops.qualify.logic import Score, score, scoring_inputs
-from revloops.ports.enrichment import CompanyFacts, Enrichment, EnrichmentTimeout, Hints, PersonFacts, facts_dict
+from revloops.ports.enrichment import (
+    CompanyFacts,
+    Enrichment,
+    EnrichmentTimeout,
+    Hints,
+    PersonFacts,
+    facts_dict,
+)
 
 if TYPE_CHECKING:
     from revloops.bootstrap import Platform
