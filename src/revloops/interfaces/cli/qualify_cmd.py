@@ -10,7 +10,15 @@ import typer
 from rich.table import Table
 
 from revloops.core.errors import InputError
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+from revloops.interfaces.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    platform,
+)
 from revloops.loops.qualify.flow import EnrichmentOutcome, preview_score
 from revloops.loops.qualify.logic import Score
 
