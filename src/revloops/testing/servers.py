@@ -105,6 +105,7 @@ def serve(app: Any, *, tls: bool = False, start_timeout: float = 10.0) -> Iterat
             yield RunningServer(f"{scheme}://127.0.0.1:{port}", port, cert_file)
         finally:
             server.should_exit = True
+            server.force_exit = True  # do not wait for idle keep-alive connections to close
             thread.join(timeout=5)
             sock.close()
             # A TLS connection still open at shutdown leaves its socket transport to the garbage collector
