@@ -157,13 +157,10 @@ class AnthropicLLM(LLM):
                 choice: dict[str, Any], purpose: str) -> Any:
         for attempt in range(1, self.max_attempts + 1):
             try:
+                params: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "system": system,
+                                          "messages": messages, "tools": tools, "tool_choice": choice}
                 with self._slots:
-                    message = self.client.messages.create(
-                        model=self.model, max_tokens=self.max_tokens, system=system,
-                        messages=messages,  # type: ignore[arg-type]
-                        tools=tools,  # type: ignore[arg-type]
-                        tool_choice=choice,  # type: ignore[arg-type]
-                    )
+                    message = self.client.messages.create(**params)
             except anthropic.APIStatusError as exc:
                 error = self._status_error(exc)
             except anthropic.APIConnectionError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -70,6 +71,6 @@ class SpendLedger:
         if since is not None:
             stmt = stmt.where(llm_spend.c.created_at >= since)
         with self.engine.connect() as conn:
-            row = conn.execute(stmt).one()
+            row: tuple[Any, ...] = tuple(conn.execute(stmt).one())
         keys = ("answers", "input_tokens", "output_tokens", "web_search_requests", "cost_usd")
         return {k: float(v or 0) for k, v in zip(keys, row, strict=True)}
