@@ -22,6 +22,11 @@ from revloops.loops.deploy import config as _deploy_config  # noqa: E402
 FILES += _route_config.FILES + _deploy_config.FILES
 CHECKS += _route_config.CHECKS + _deploy_config.CHECKS
 
+from revloops.loops.route import cases as _route_cases  # noqa: E402
+
+FILES += _route_cases.FILES
+CHECKS += _route_cases.CHECKS
+
 from revloops.loops.qualify.config import ScoringFile as _ScoringFile  # noqa: E402
 
 FILES.append(ConfigFileSpec("scoring", "qualify/scoring.yaml", _ScoringFile, loop="qualify"))

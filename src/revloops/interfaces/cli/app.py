@@ -6,7 +6,7 @@ import typer
 
 from revloops.interfaces.cli import config_cmds, crm_cmds, demo, explain_cmd, loops_cmd, route_cmds, serve_cmd
 from revloops.interfaces.cli import design as design_cmds
-from revloops.interfaces.cli import engine_cmds, qualify_cmd
+from revloops.interfaces.cli import engine_cmds, qualify_cmd, test_cmd
 
 app = typer.Typer(
     name="revloops",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.command()(config_cmds.validate)
 app.command()(config_cmds.schema)
+app.command()(test_cmd.test)
 app.command()(explain_cmd.explain)
 app.command()(loops_cmd.loops)
 app.command()(crm_cmds.seed)

@@ -59,11 +59,11 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except (ConfigErrors, InputErrors) as exc:
             err_console.print(f"[bold red]{exc.message}[/]")
             for e in exc.errors:
-                err_console.print(f"  {e}", markup=False, highlight=False)
+                err_console.print(f"  {e}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except RevloopsError as exc:
             err_console.print(f"[bold red]error[/] ({exc.code}): ", end="")
-            err_console.print(str(exc), markup=False, highlight=False)
+            err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
