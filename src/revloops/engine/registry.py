@@ -38,7 +38,7 @@ R = TypeVar("R")
 
 # Modules that declare workflows; every engine process imports all of them before launch so that each
 # worker can run any queued workflow and all processes agree on the code version. Loops add theirs here.
-WORKFLOW_MODULES: list[str] = ["revloops.engine.probe"]
+WORKFLOW_MODULES: list[str] = ["revloops.engine.probe", "revloops.chains.inbound"]
 
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]+")
 _names: dict[Callable[..., Any], str] = {}
@@ -54,6 +54,20 @@ class Schedule:
 
 
 SCHEDULES: dict[str, Schedule] = {}
+
+#: Work every engine process does about once a second outside any workflow (e.g. starting runs for events
+#: that landed in the inbox). A tick must be idempotent: several workers run it.
+TICKS: dict[str, Callable[[Any], object]] = {}
+
+
+def tick(name: str) -> Callable[[Callable[[Any], object]], Callable[[Any], object]]:
+    """Declare a function ``fn(platform)`` every engine process calls about once a second."""
+
+    def decorate(fn: Callable[[Any], object]) -> Callable[[Any], object]:
+        TICKS[name] = fn
+        return fn
+
+    return decorate
 
 
 def load_workflow_modules(extra: tuple[str, ...] = ()) -> None:

@@ -8,7 +8,9 @@ LLM) through :func:`platform`, bound at launch, because workflow arguments must 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,9 @@ from revloops.engine.registry import SCHEDULES, code_version, load_workflow_modu
 from revloops.settings import Settings
 
 APP_NAME = "revloops"
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,27 @@ def launch(
         DBOS.destroy()
         raise
     _running = _Running(plat, url, executor_id or plat.settings.executor_id)
+    _start_ticker(plat)
+
+
+_ticker_stop = threading.Event()
+
+
+def _start_ticker(plat: Platform) -> None:
+    """Run the declared ticks about once a second in a daemon thread until shutdown."""
+    from revloops.engine.registry import TICKS
+
+    _ticker_stop.clear()
+
+    def loop() -> None:
+        while not _ticker_stop.wait(1.0):
+            for name, fn in list(TICKS.items()):
+                try:
+                    fn(plat)
+                except Exception:  # noqa: BLE001 - a failing tick must not stop the others; it runs again
+                    log.exception("tick %s failed", name)
+
+    threading.Thread(target=loop, name="revloops-ticks", daemon=True).start()
 
 
 def apply_schedules() -> None:
@@ -139,6 +165,7 @@ def shutdown(wait_seconds: int = 0) -> None:
     """Stop the engine; ``wait_seconds`` lets running workflows finish first (unfinished ones recover later)."""
     global _running
     _running = None
+    _ticker_stop.set()
     DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
 
 

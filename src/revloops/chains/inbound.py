@@ -1,0 +1,157 @@
+"""The inbound chain: a created lead is captured (Generate), enriched and scored (Qualify), owned (Route) and
+engaged (Engage), as one durable workflow per lead.
+
+The workflow's id derives from the lead id (``lead-<id>``), so a duplicate event, webhook or poll, returns the
+existing run. Every step is idempotent on its own (each decision has a stable id or a same-inputs check, the
+task is upserted by key, the sequence is keyed by lead), because the step running at a crash runs again.
+Enrichment that stays unavailable after its retries degrades: the lead is scored and routed on what it has,
+and the trace says so. A CRM outage exhausts the CRM steps' retries and parks the run as failed;
+`revloops retry <workflow id>` resumes it from the failed step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbos import DBOS
+from dbos import error as dbos_error
+
+from revloops.bootstrap import Platform
+from revloops.engine.registry import enqueue_once, run_key, step, tick, workflow
+from revloops.engine.setup import platform
+
+CHAIN_QUEUE = "chain"
+
+
+def _lead_fields(plat: Platform, lead_id: str) -> dict[str, Any]:
+    return plat.crm.get("Lead", lead_id).fields()
+
+
+def _context(plat: Platform, lead_id: str, enrichment: dict[str, Any] | None,
+             score: dict[str, Any] | None) -> dict[str, Any]:
+    from revloops.loops.route.flow import route_env
+
+    return route_env(plat).context(_lead_fields(plat, lead_id), "Lead", enrichment=enrichment, score=score)
+
+
+@step(attempts=6, interval=0.5)
+def capture_step(lead_id: str, actor: str) -> dict[str, Any]:
+    """Generate: duplicate check, account match, geography."""
+    from revloops.loops.generate.flow import capture
+
+    decision = capture(platform(), lead_id, actor=actor)
+    return {"outcome": decision.outcome, "duplicate_of": decision.detail.get("duplicate_of"), "id": decision.id}
+
+
+@step(attempts=4, interval=1.0)
+def enrich_step(lead_id: str) -> dict[str, Any]:
+    """Qualify: enrichment; a transient provider failure raises so the step retries with backoff."""
+    from revloops.loops.qualify.flow import enrich
+
+    plat = platform()
+    return enrich(plat, _lead_fields(plat, lead_id), on_unavailable="raise").context()
+
+
+@step(attempts=3, interval=0.5)
+def enrich_degraded_step(lead_id: str) -> dict[str, Any]:
+    """Qualify: the last try, which records an unavailable provider as an error instead of raising."""
+    from revloops.loops.qualify.flow import enrich
+
+    plat = platform()
+    return enrich(plat, _lead_fields(plat, lead_id), on_unavailable="degrade").context()
+
+
+@step(attempts=6, interval=0.5)
+def score_step(lead_id: str, enrichment: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Qualify: score, written to the lead and the decision log."""
+    from revloops.loops.qualify.flow import score_lead
+
+    plat = platform()
+    decision = score_lead(plat, lead_id, _context(plat, lead_id, enrichment, {}), actor=actor)
+    return {"band": decision.outcome, "total": decision.detail.get("total"), "fit": decision.detail.get("fit"),
+            "intent": decision.detail.get("intent")}
+
+
+@step(attempts=6, interval=0.5)
+def route_step(lead_id: str, enrichment: dict[str, Any], score: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Route: the owner, written to the lead; the decision id is fixed so a rerun claims no second slot."""
+    from revloops.loops.route.flow import resolve
+
+    decision = resolve(platform(), record_id=lead_id, apply=True, actor=actor, enrichment=enrichment,
+                       score={k: score.get(k) for k in ("total", "fit", "intent")},
+                       decision_id=f"dec_route_{lead_id}")
+    return {"owner_id": decision.outcome, "rule_id": decision.detail.get("rule_id"), "decision_id": decision.id}
+
+
+@step(attempts=6, interval=0.5)
+def engage_step(lead_id: str, owner_id: str, enrichment: dict[str, Any], score: dict[str, Any],
+                actor: str) -> dict[str, Any]:
+    """Engage: the sequence and one task for the owner."""
+    from revloops.loops.engage.flow import engage_lead
+
+    plat = platform()
+    ctx = _context(plat, lead_id, enrichment, {k: score.get(k) for k in ("total", "fit", "intent")})
+    decision = engage_lead(plat, lead_id, owner_id, ctx, actor=actor)
+    return {"play": decision.outcome, "decision_id": decision.id}
+
+
+@step(attempts=6, interval=0.5)
+def finish_step(event_id: str | None, workflow_id: str, summary: str) -> None:
+    """Mark the event that started the run as done."""
+    if event_id:
+        platform().inbox.mark(event_id, "done", workflow_id=workflow_id, reason=summary)
+
+
+@workflow("lead.inbound")
+def inbound(lead_id: str, event_id: str | None = None) -> dict[str, Any]:
+    """Generate → Qualify → Route → Engage for one lead; answers what each loop decided."""
+    workflow_id = DBOS.workflow_id or run_key("lead", lead_id)
+    actor = f"workflow:{workflow_id}"
+    captured = capture_step(lead_id, actor)
+    if captured["duplicate_of"]:
+        finish_step(event_id, workflow_id, captured["outcome"])
+        return {"lead_id": lead_id, "captured": captured["outcome"]}
+    try:
+        enrichment = enrich_step(lead_id)
+    except dbos_error.DBOSMaxStepRetriesExceeded:
+        enrichment = enrich_degraded_step(lead_id)
+    score = score_step(lead_id, enrichment, actor)
+    routed = route_step(lead_id, enrichment, score, actor)
+    engaged = None
+    if routed["owner_id"].startswith("005"):
+        engaged = engage_step(lead_id, routed["owner_id"], enrichment, score, actor)
+    summary = f"{score['band']} → {routed['owner_id']}" + (f" → {engaged['play']}" if engaged else "")
+    finish_step(event_id, workflow_id, summary)
+    return {"lead_id": lead_id, "captured": captured["outcome"], "enrichment": enrichment.get("status"),
+            "score": score, "owner_id": routed["owner_id"], "rule_id": routed["rule_id"],
+            "play": engaged["play"] if engaged else None}
+
+
+def start_lead(lead_id: str, event_id: str | None = None) -> str:
+    """Queue the chain for a lead once (a second call returns the existing run); answers the workflow id."""
+    key = run_key("lead", lead_id)
+    enqueue_once(CHAIN_QUEUE, key, inbound, lead_id, event_id)
+    return key
+
+
+def dispatch_pending(plat: Platform, limit: int = 1000) -> int:
+    """Start the chain for every pending ``lead.created`` event of the inbox; other types wait for their loop.
+
+    Answers how many runs were started (or found already started).
+    """
+    started = 0
+    for entry in plat.inbox.entries(status="pending", limit=limit):
+        event = entry.event
+        if event.type != "lead.created":
+            plat.inbox.mark(event.id, "skipped", reason=f"no loop reacts to {event.type} yet")
+            continue
+        workflow_id = start_lead(event.record_id, event.id)
+        plat.inbox.mark(event.id, "processing", workflow_id=workflow_id)
+        started += 1
+    return started
+
+
+@tick("inbox-dispatch")
+def dispatch_tick(plat: Platform) -> int:
+    """About once a second in every engine process: start the chain for events that landed in the inbox."""
+    return dispatch_pending(plat, limit=500)

@@ -1,0 +1,81 @@
+"""Generate (inbound): capture a created lead: duplicate check, lead-to-account match, normalised geography.
+
+The capture is a decision like any other (``loop="generate"``), stored once per lead: running it again
+answers the stored one and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from revloops.bootstrap import Platform
+from revloops.core.decisions import Decision, digest
+from revloops.core.errors import NotFound
+from revloops.core.geo import normalise_geo
+from revloops.core.records import Lead
+from revloops.ports.crm import Filter, Query
+
+DUPLICATE_WINDOW = dt.timedelta(days=30)
+
+
+def capture_decision_id(lead_id: str) -> str:
+    """One capture per lead."""
+    return f"dec_generate_{lead_id}"
+
+
+def find_duplicate(plat: Platform, lead: Lead, window: dt.timedelta = DUPLICATE_WINDOW) -> str | None:
+    """An earlier open lead with the same email created within ``window`` before this one, if any."""
+    if not lead.Email or lead.CreatedDate is None:
+        return None
+    since = lead.CreatedDate - window
+    query = Query("Lead", (Filter("Email", "eq", lead.Email), Filter("CreatedDate", "gte", since),
+                           Filter("CreatedDate", "lte", lead.CreatedDate)),
+                  order_by=(("CreatedDate", False),))
+    for other in plat.crm.query_all(query, page_size=50):
+        if other.Id == lead.Id:
+            continue
+        earlier = (other.CreatedDate, other.Id or "") < (lead.CreatedDate, lead.Id or "")
+        if earlier and not getattr(other, "IsConverted", False):
+            return other.Id
+    return None
+
+
+def capture(plat: Platform, lead_id: str, *, actor: str = "system",
+            window: dt.timedelta = DUPLICATE_WINDOW) -> Decision:
+    """Capture one lead; the outcome is ``captured`` or ``duplicate_of:<lead id>``.
+
+    Writes ``Matched_Account__c`` on the lead when an account matches.
+    """
+    decision_id = capture_decision_id(lead_id)
+    try:
+        return plat.decisions.get(decision_id)
+    except NotFound:
+        pass
+    from revloops.loops.route.flow import route_env
+
+    lead = plat.crm.get("Lead", lead_id)
+    assert isinstance(lead, Lead)
+    env = route_env(plat)
+    found = env.accounts.match(email=lead.Email, website=lead.Website, company=lead.Company, mode="domain_then_name")
+    geo = normalise_geo(lead.Country, lead.State, lead.PostalCode, lead.City)
+    duplicate_of = find_duplicate(plat, lead, window)
+    detail: dict[str, Any] = {
+        "account_id": found.account_id if found else None, "account_match": found.how if found else None,
+        "account_score": found.score if found else None, "geo": geo.model_dump(), "duplicate_of": duplicate_of,
+    }
+    parts = [f"account {found.account_id} by {found.how}" if found else "no account match",
+             f"geo {geo.country or '?'}{'/' + geo.region if geo.region else ''}"
+             + (f" (ambiguous: {geo.reason})" if geo.ambiguous else "")]
+    if duplicate_of:
+        parts.insert(0, f"duplicate of {duplicate_of} (same email within {window.days} days)")
+    if found and lead.Matched_Account__c != found.account_id:
+        plat.crm.update("Lead", lead_id, {"Matched_Account__c": found.account_id})
+    decision = Decision(
+        id=decision_id, loop="generate", sobject="Lead", record_id=lead_id,
+        outcome=f"duplicate_of:{duplicate_of}" if duplicate_of else "captured", detail=detail,
+        explanation="; ".join(parts), config_version=plat.config.version,
+        inputs_digest=digest({"lead": lead.model_dump(mode="json", exclude={"SystemModstamp", "LastModifiedDate"})}),
+        actor=actor,
+    )
+    return plat.decisions.record(decision)
