@@ -97,7 +97,8 @@ def engage_lead(plat: Platform, lead_id: str, owner_id: str, ctx: Mapping[str, A
 def _finish(plat: Platform, store: SequenceStore, stored: StoredSequence) -> Decision:
     """Land the task (when it is not there yet) and log the decision (idempotent on its id)."""
     key = stored.task_key
-    found = plat.crm.find_one(eq("Task", Revloops_Key__c=key))
+    # A sequence without a task id may have crashed after its upsert: look before writing only on reruns.
+    found = plat.crm.find_one(eq("Task", Revloops_Key__c=key)) if stored.task_id is not None else None
     if found is None:
         result = plat.crm.upsert("Task", "Revloops_Key__c", key, stored.decision.detail["task"])
         if not result.success or result.id is None:

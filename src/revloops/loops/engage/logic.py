@@ -114,9 +114,24 @@ def compile_plays(plays: PlaysFile) -> CompiledRules:
     return CompiledRules(rules)
 
 
+_COMPILED: dict[int, tuple[PlaysFile, CompiledRules]] = {}
+
+
+def compiled_plays(plays: PlaysFile) -> CompiledRules:
+    """``compile_plays`` once per loaded plays file (a loaded config never changes)."""
+    hit = _COMPILED.get(id(plays))
+    if hit is not None and hit[0] is plays:
+        return hit[1]
+    if len(_COMPILED) > 16:  # configs are reloaded rarely; keep the last few
+        _COMPILED.clear()
+    compiled = compile_plays(plays)
+    _COMPILED[id(plays)] = (plays, compiled)
+    return compiled
+
+
 def select_play(plays: PlaysFile, ctx: Mapping[str, Any], compiled: CompiledRules | None = None) -> Selection:
     """The first play (by priority) whose condition holds on ``ctx``, with the explanation and trace."""
-    rules = compiled or compile_plays(plays)
+    rules = compiled or compiled_plays(plays)
     by_id = {p.id: p for p in plays.plays}
 
     def resolve(action: Any, _ctx: Mapping[str, Any]) -> HandlerResult:

@@ -48,12 +48,14 @@ class SequenceStore:
     def add(self, lead_id: str, owner_id: str, seq: EngageSequence, task_key: str,
             decision: Decision) -> StoredSequence:
         """Store the lead's sequence unless one is there already; answer the one stored."""
+        created = dt.datetime.now(dt.UTC)
         values = dict(lead_id=lead_id, play_id=seq.play_id, owner_id=owner_id, composer=seq.composer,
                       fallback_reason=seq.fallback_reason, steps=seq.model_dump(mode="json"), task_key=task_key, task_id=None,
-                      decision=decision.model_dump(mode="json"), created_at=dt.datetime.now(dt.UTC))
+                      decision=decision.model_dump(mode="json"), created_at=created)
         try:
             with self.engine.begin() as conn:
                 conn.execute(engage_sequences.insert().values(**values))
+            return StoredSequence(lead_id, owner_id, seq, task_key, None, decision, created)
         except sa.exc.IntegrityError:
             pass  # a concurrent run for the same lead stored first: its sequence stands
         stored = self.get(lead_id)
