@@ -175,3 +175,22 @@ def test_spend_is_recorded_and_the_budget_enforced(
     assert len(fake.requests) == sent  # nothing was sent
     assert err.value.spent_usd == pytest.approx(4.01)
     assert Prices().cost(first.usage) == first.cost_usd
+
+
+def test_a_failed_search_still_answers_without_citations(
+    fake: FakeAnthropic, server: RunningServer, ledger: SpendLedger
+) -> None:
+    fake.search_error = "unavailable"
+    result = _llm(server, ledger).structured("s", "p", Region, tool_name="place", web_search=True)
+    assert result.value.country == "DE" and result.citations == ()
+
+
+def test_build_llm_needs_a_key(tmp_path: Path, server: RunningServer) -> None:
+    from revloops.adapters.anthropic import build_llm
+    from revloops.settings import Settings
+
+    engine = open_database(f"sqlite:///{tmp_path / 'b.sqlite'}")
+    assert build_llm(Settings(anthropic_api_key=None), engine) is None
+    llm = build_llm(Settings(anthropic_api_key="test-key", anthropic_base_url=server.url, llm_budget_usd=7), engine)
+    assert isinstance(llm, AnthropicLLM) and llm.budget_usd == 7 and llm.model == "claude-haiku-5-5"
+    assert llm.structured("s", "p", Region, tool_name="t").value.country == "DE"

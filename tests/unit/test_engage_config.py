@@ -92,3 +92,22 @@ def test_a_step_needs_words(tmp_path: Path) -> None:
 
 def test_placeholders_reads_names_and_literal_braces() -> None:
     assert placeholders("Hi {first_name}, {{not}} {company}") == ["first_name", "company"]
+
+
+def test_a_segment_the_design_config_does_not_define_is_reported(tmp_path: Path) -> None:
+    from revloops.loops.design import config as design
+    from revloops.loops.engage.config import CHECKS
+
+    (tmp_path / "design").mkdir()
+    for name in ("capacity_config.yaml",):
+        (tmp_path / "design" / name).write_text((EXAMPLE / "design" / name).read_text())
+    (tmp_path / "engage").mkdir()
+    (tmp_path / "engage" / "plays.yaml").write_text(
+        "plays:\n  - id: mm\n    name: MM\n    priority: 1\n    when: {segment: {in: [mid_market, midmarket]}}\n"
+        "    steps: [{day: 0, channel: email, template: x}]\n")
+    capacity_only = [f for f in design.FILES if f.key == "capacity"]
+    with pytest.raises(ConfigErrors) as err:
+        load_config(tmp_path, specs=FILES + capacity_only, checks=CHECKS)
+    (only,) = err.value.errors
+    assert "plays.yaml:5:" in str(only) and "midmarket" in str(only) and "mid_market," not in only.message.split("(")[0]
+    assert load_config(EXAMPLE, specs=FILES + capacity_only, checks=CHECKS).get("plays") is not None

@@ -34,3 +34,4 @@ FILES.append(ConfigFileSpec("scoring", "qualify/scoring.yaml", _ScoringFile, loo
 from revloops.loops.engage import config as _engage_config  # noqa: E402
 
 FILES += _engage_config.FILES
+CHECKS += _engage_config.CHECKS

@@ -12,14 +12,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from revloops.config.loader import ConfigFileSpec
+from revloops.config.issues import ConfigIssue
+from revloops.config.loader import ConfigFileSpec, GtmConfig
 from revloops.core.model import ConfigModel
-from revloops.core.rules.conditions import AllOf, AnyOf, ConditionProblems, Leaf, Loc, NotOf, parse_condition
+from revloops.core.rules.conditions import (
+    AllOf,
+    AnyOf,
+    ConditionProblems,
+    Leaf,
+    Loc,
+    NotOf,
+    leaves,
+    parse_condition,
+)
 
 Channel = Literal["email", "call", "linkedin"]
 
@@ -225,4 +236,23 @@ def _raise(problems: list[tuple[Loc, str]], title: str, value: Any) -> None:
     raise ValidationError.from_exception_data(title, details)
 
 
+def check_segments(cfg: GtmConfig) -> Iterable[ConfigIssue]:
+    """A play testing ``segment`` against an id the Design config does not define would never match."""
+    plays, capacity = cfg.get("plays"), cfg.get("capacity")
+    known = {str(s.id) for s in getattr(capacity, "segments", None) or []}
+    if not isinstance(plays, PlaysFile) or not known:
+        return
+    for i, play in enumerate(plays.plays):
+        for leaf in leaves(play.when):
+            if leaf.field != "segment" or leaf.op not in ("eq", "ne", "in", "not_in"):
+                continue
+            values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+            unknown = sorted(str(v) for v in values if str(v) not in known)
+            if unknown:
+                yield ConfigIssue("plays", ("plays", i, "when"),
+                                  f"play {play.id!r} tests segment {', '.join(unknown)}, which design/capacity_config.yaml "
+                                  f"does not define (segments: {', '.join(sorted(known))})")
+
+
 FILES = [ConfigFileSpec("plays", "engage/plays.yaml", PlaysFile, loop="engage")]
+CHECKS = [check_segments]
