@@ -3,7 +3,8 @@
 The SDK's own retries are off (``max_retries=0``): this adapter retries 429, 529, 5xx and connection
 failures itself, a bounded number of times, waiting what ``retry-after`` asks for, so the workflow engine
 sees one clear ``UpstreamUnavailable`` when the service stays down. Every answer's spend is logged before
-its content is trusted, and a spent budget stops the call before anything is sent.
+its content is trusted, and a spent budget stops the call before anything is sent. The budget is read
+before each request, so calls already in flight when it runs out may overshoot it by at most their own cost.
 """
 
 from __future__ import annotations

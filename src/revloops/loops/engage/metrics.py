@@ -24,7 +24,7 @@ class EngageMetrics(Frozen):
         fallback_reasons: the most common reasons, first words only (``the LLM was unavailable``...).
         tasks_landed: sequences whose task is in the CRM.
         avg_steps: steps per sequence.
-        moved_steps: steps moved off their nominal day by a weekend or holiday.
+        moved_steps: steps moved off their nominal day (a weekend, a holiday, a passed send time).
         llm_cost_usd: LLM spend in the period (every caller of the LLM port).
     """
 
