@@ -68,6 +68,8 @@ class Platform:
     @cached_property
     def llm(self) -> Any:
         """Claude through the Anthropic adapter when a key is set, else None (offline composers are used)."""
+        if self.settings.anthropic_api_key is None:
+            return None  # and the SDK (slow to import) is never loaded
         from revloops.adapters.anthropic import build_llm
 
         return build_llm(self.settings, self.engine)

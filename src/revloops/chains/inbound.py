@@ -23,75 +23,77 @@ from revloops.engine.setup import platform
 CHAIN_QUEUE = "chain"
 
 
-def _lead_fields(plat: Platform, lead_id: str) -> dict[str, Any]:
-    return plat.crm.get("Lead", lead_id).fields()
+# The lead as captured travels between steps as checkpointed data, so each step does not read it again;
+# the fields the chain itself writes (score, owner) are passed explicitly.
 
 
-def _context(plat: Platform, lead_id: str, enrichment: dict[str, Any] | None,
+def _context(plat: Platform, lead: dict[str, Any], enrichment: dict[str, Any] | None,
              score: dict[str, Any] | None) -> dict[str, Any]:
     from revloops.loops.route.flow import route_env
 
-    return route_env(plat).context(_lead_fields(plat, lead_id), "Lead", enrichment=enrichment, score=score)
+    return route_env(plat).context(lead, "Lead", enrichment=enrichment, score=score)
+
+
+def _score(score: dict[str, Any]) -> dict[str, Any]:
+    return {k: score.get(k) for k in ("total", "fit", "intent")}
 
 
 @step(attempts=6, interval=0.5)
 def capture_step(lead_id: str, actor: str) -> dict[str, Any]:
-    """Generate: duplicate check, account match, geography."""
-    from revloops.loops.generate.flow import capture
+    """Generate: duplicate check, account match, geography; answers the lead as captured."""
+    from revloops.loops.generate.flow import capture_lead
 
-    decision = capture(platform(), lead_id, actor=actor)
-    return {"outcome": decision.outcome, "duplicate_of": decision.detail.get("duplicate_of"), "id": decision.id}
+    decision, lead = capture_lead(platform(), lead_id, actor=actor)
+    return {"outcome": decision.outcome, "duplicate_of": decision.detail.get("duplicate_of"),
+            "lead": lead.model_dump(mode="json", exclude_none=True)}
 
 
 @step(attempts=4, interval=1.0)
-def enrich_step(lead_id: str) -> dict[str, Any]:
+def enrich_step(lead: dict[str, Any]) -> dict[str, Any]:
     """Qualify: enrichment; a transient provider failure raises so the step retries with backoff."""
     from revloops.loops.qualify.flow import enrich
 
-    plat = platform()
-    return enrich(plat, _lead_fields(plat, lead_id), on_unavailable="raise").context()
+    return enrich(platform(), lead, on_unavailable="raise").context()
 
 
 @step(attempts=3, interval=0.5)
-def enrich_degraded_step(lead_id: str) -> dict[str, Any]:
+def enrich_degraded_step(lead: dict[str, Any]) -> dict[str, Any]:
     """Qualify: the last try, which records an unavailable provider as an error instead of raising."""
     from revloops.loops.qualify.flow import enrich
 
-    plat = platform()
-    return enrich(plat, _lead_fields(plat, lead_id), on_unavailable="degrade").context()
+    return enrich(platform(), lead, on_unavailable="degrade").context()
 
 
 @step(attempts=6, interval=0.5)
-def score_step(lead_id: str, enrichment: dict[str, Any], actor: str) -> dict[str, Any]:
+def score_step(lead: dict[str, Any], enrichment: dict[str, Any], actor: str) -> dict[str, Any]:
     """Qualify: score, written to the lead and the decision log."""
     from revloops.loops.qualify.flow import score_lead
 
     plat = platform()
-    decision = score_lead(plat, lead_id, _context(plat, lead_id, enrichment, {}), actor=actor)
+    decision = score_lead(plat, lead["Id"], _context(plat, lead, enrichment, {}), actor=actor)
     return {"band": decision.outcome, "total": decision.detail.get("total"), "fit": decision.detail.get("fit"),
             "intent": decision.detail.get("intent")}
 
 
 @step(attempts=6, interval=0.5)
-def route_step(lead_id: str, enrichment: dict[str, Any], score: dict[str, Any], actor: str) -> dict[str, Any]:
+def route_step(lead: dict[str, Any], enrichment: dict[str, Any], score: dict[str, Any], actor: str) -> dict[str, Any]:
     """Route: the owner, written to the lead; the decision id is fixed so a rerun claims no second slot."""
     from revloops.loops.route.flow import resolve
 
-    decision = resolve(platform(), record_id=lead_id, apply=True, actor=actor, enrichment=enrichment,
-                       score={k: score.get(k) for k in ("total", "fit", "intent")},
-                       decision_id=f"dec_route_{lead_id}")
+    decision = resolve(platform(), record=lead, apply=True, actor=actor, enrichment=enrichment,
+                       score=_score(score), decision_id=f"dec_route_{lead['Id']}")
     return {"owner_id": decision.outcome, "rule_id": decision.detail.get("rule_id"), "decision_id": decision.id}
 
 
 @step(attempts=6, interval=0.5)
-def engage_step(lead_id: str, owner_id: str, enrichment: dict[str, Any], score: dict[str, Any],
+def engage_step(lead: dict[str, Any], owner_id: str, enrichment: dict[str, Any], score: dict[str, Any],
                 actor: str) -> dict[str, Any]:
     """Engage: the sequence and one task for the owner."""
     from revloops.loops.engage.flow import engage_lead
 
     plat = platform()
-    ctx = _context(plat, lead_id, enrichment, {k: score.get(k) for k in ("total", "fit", "intent")})
-    decision = engage_lead(plat, lead_id, owner_id, ctx, actor=actor)
+    ctx = _context(plat, {**lead, "OwnerId": owner_id}, enrichment, _score(score))
+    decision = engage_lead(plat, lead["Id"], owner_id, ctx, actor=actor)
     return {"play": decision.outcome, "decision_id": decision.id}
 
 
@@ -111,15 +113,16 @@ def inbound(lead_id: str, event_id: str | None = None) -> dict[str, Any]:
     if captured["duplicate_of"]:
         finish_step(event_id, workflow_id, captured["outcome"])
         return {"lead_id": lead_id, "captured": captured["outcome"]}
+    lead = captured["lead"]
     try:
-        enrichment = enrich_step(lead_id)
+        enrichment = enrich_step(lead)
     except dbos_error.DBOSMaxStepRetriesExceeded:
-        enrichment = enrich_degraded_step(lead_id)
-    score = score_step(lead_id, enrichment, actor)
-    routed = route_step(lead_id, enrichment, score, actor)
+        enrichment = enrich_degraded_step(lead)
+    score = score_step(lead, enrichment, actor)
+    routed = route_step(lead, enrichment, score, actor)
     engaged = None
     if routed["owner_id"].startswith("005"):
-        engaged = engage_step(lead_id, routed["owner_id"], enrichment, score, actor)
+        engaged = engage_step(lead, routed["owner_id"], enrichment, score, actor)
     summary = f"{score['band']} → {routed['owner_id']}" + (f" → {engaged['play']}" if engaged else "")
     finish_step(event_id, workflow_id, summary)
     return {"lead_id": lead_id, "captured": captured["outcome"], "enrichment": enrichment.get("status"),

@@ -20,6 +20,18 @@ def _row(d: Decision) -> dict[str, Any]:
     return data
 
 
+def _insert_ignoring_duplicates(dialect: str) -> sa.Insert:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(decisions).on_conflict_do_nothing(index_elements=["id"])
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(decisions).on_conflict_do_nothing(index_elements=["id"])
+    return decisions.insert().prefix_with("IGNORE")
+
+
 def _decision(row: sa.Row[Any]) -> Decision:
     data = dict(row._mapping)
     if data["created_at"].tzinfo is None:
@@ -40,12 +52,10 @@ class SqlDecisionStore(DecisionStore):
     def record_many(self, items: Sequence[Decision]) -> None:
         if not items:
             return
-        ids = [d.id for d in items]
+        # one statement: a decision already stored (same id) is left as it is
+        insert = _insert_ignoring_duplicates(self.engine.dialect.name)
         with self.engine.begin() as conn:
-            seen = set(conn.execute(sa.select(decisions.c.id).where(decisions.c.id.in_(ids))).scalars())
-            rows = [_row(d) for d in items if d.id not in seen]
-            if rows:
-                conn.execute(decisions.insert(), rows)
+            conn.execute(insert, [_row(d) for d in items])
 
     def get(self, decision_id: str) -> Decision:
         with self.engine.connect() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -57,18 +58,56 @@ def design_section(plat: Platform, state: Path) -> None:
 
 
 def route_section(plat: Platform, state: Path) -> None:
-    """Route: every seeded lead through the batch path, then one lead routed live and explained"""
-    from revloops.interfaces.cli.explain_cmd import render
+    """Route: every seeded lead through the batch path (a preview: nothing written)"""
     from revloops.interfaces.cli.route_cmds import print_preview
-    from revloops.loops.route.flow import preview, resolve
+    from revloops.loops.route.flow import preview
 
-    leads = list(plat.crm.query_all(Query("Lead")))
-    print_preview(preview(plat, leads), top=12)
-    sample = next((lead for lead in leads if getattr(lead, "Country", None) and getattr(lead, "NumberOfEmployees", 0)),
-                  leads[0])
-    render(resolve(plat, record_id=sample.Id, apply=True, actor="demo"))
+    print_preview(preview(plat, list(plat.crm.query_all(Query("Lead")))), top=10)
+
+
+def chain_section(plat: Platform, state: Path, count: int = 200) -> None:
+    """Generate → Qualify → Route → Engage: seeded leads through the durable chain"""
+    from rich.table import Table
+
+    from revloops.chains.inbound import dispatch_pending
+    from revloops.chains.run import deliver_created, wait_done
+    from revloops.engine import setup
+    from revloops.interfaces.cli.crm_cmds import progress_bar
+    from revloops.interfaces.cli.explain_cmd import render
+    from revloops.loops.route.metrics import speed_to_owner
+
+    lead_ids = [lead.Id or "" for lead in plat.crm.query_all(Query("Lead", order_by=(("Id", False),)))][:count]
+    deliver_created(plat, lead_ids)
+    setup.launch(plat)
+    try:
+        dispatch_pending(plat)
+        with progress_bar() as bar:
+            task = bar.add_task("chain", total=len(lead_ids))
+            wait_done(plat, lead_ids, progress=lambda done, total: bar.update(task, completed=done))
+    finally:
+        setup.shutdown()
+    arrivals = {e.event.record_id: e.received_at for e in plat.inbox.entries(limit=len(lead_ids) + 100)}
+    story = {lid: plat.decisions.for_record(lid, limit=10) for lid in lead_ids}
+    decisions = [d for ds in story.values() for d in ds]
+    speed = speed_to_owner(arrivals, decisions)
+    console.print(f"{len(lead_ids)} leads through the chain · speed to owner: p50 {speed.p50:.2f} s, "
+                  f"p90 {speed.p90:.2f} s, max {speed.max:.2f} s")
+    counts: dict[str, Counter[str]] = {loop: Counter() for loop in ("qualify", "route", "engage")}
+    for d in decisions:
+        if d.loop in counts:
+            counts[d.loop][d.outcome if d.loop != "route" else str(d.detail.get("rule_id"))] += 1
+    table = Table("qualification", "leads", "route rule", "leads", "engage play", "leads")
+    rows = [c.most_common(8) for c in counts.values()]
+    for i in range(max(len(r) for r in rows)):
+        cells = [f(x) for r in rows for x in ([r[i]] if i < len(r) else [("", "")]) for f in (lambda t: str(t[0]), lambda t: str(t[1]))]
+        table.add_row(*cells)
+    console.print(table)
+    sample = next((lid for lid in lead_ids if any(d.loop == "engage" for d in story[lid])), lead_ids[0])
+    console.print(f"[bold]the whole story of lead {sample}[/] (revloops explain {sample}):")
+    for decision in reversed(story[sample]):
+        render(decision)
 
 
 def demo_sections() -> list[Callable[[Platform, Path], None]]:
     """The loops' demo sections, in chain order; each loop adds its own as it lands."""
-    return [design_section, route_section]
+    return [design_section, route_section, chain_section]

@@ -47,15 +47,20 @@ def capture(plat: Platform, lead_id: str, *, actor: str = "system",
 
     Writes ``Matched_Account__c`` on the lead when an account matches.
     """
-    decision_id = capture_decision_id(lead_id)
+    return capture_lead(plat, lead_id, actor=actor, window=window)[0]
+
+
+def capture_lead(plat: Platform, lead_id: str, *, actor: str = "system",
+                 window: dt.timedelta = DUPLICATE_WINDOW) -> tuple[Decision, Lead]:
+    """Capture one lead and answer the decision with the lead as captured (what the chain passes on)."""
+    lead = plat.crm.get("Lead", lead_id)
+    assert isinstance(lead, Lead)
     try:
-        return plat.decisions.get(decision_id)
+        return plat.decisions.get(capture_decision_id(lead_id)), lead
     except NotFound:
         pass
     from revloops.loops.route.flow import route_env
 
-    lead = plat.crm.get("Lead", lead_id)
-    assert isinstance(lead, Lead)
     env = route_env(plat)
     found = env.accounts.match(email=lead.Email, website=lead.Website, company=lead.Company, mode="domain_then_name")
     geo = normalise_geo(lead.Country, lead.State, lead.PostalCode, lead.City)
@@ -71,11 +76,12 @@ def capture(plat: Platform, lead_id: str, *, actor: str = "system",
         parts.insert(0, f"duplicate of {duplicate_of} (same email within {window.days} days)")
     if found and lead.Matched_Account__c != found.account_id:
         plat.crm.update("Lead", lead_id, {"Matched_Account__c": found.account_id})
+        lead = lead.model_copy(update={"Matched_Account__c": found.account_id})
     decision = Decision(
-        id=decision_id, loop="generate", sobject="Lead", record_id=lead_id,
+        id=capture_decision_id(lead_id), loop="generate", sobject="Lead", record_id=lead_id,
         outcome=f"duplicate_of:{duplicate_of}" if duplicate_of else "captured", detail=detail,
         explanation="; ".join(parts), config_version=plat.config.version,
         inputs_digest=digest({"lead": lead.model_dump(mode="json", exclude={"SystemModstamp", "LastModifiedDate"})}),
         actor=actor,
     )
-    return plat.decisions.record(decision)
+    return plat.decisions.record(decision), lead
