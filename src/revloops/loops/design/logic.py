@@ -87,16 +87,25 @@ def members(plan: Plan, by: str) -> list[list[int]]:
     return out
 
 
-def _group_sum(matrix: FloatArray, members: list[list[int]]) -> list[FloatArray]:
-    return [matrix[idx].sum(axis=0) if idx else np.zeros(matrix.shape[1]) for idx in members]
+def membership(plan: Plan, by: str) -> FloatArray:
+    """Groups x entries 0/1 matrix of ``members``: group sums become one matrix product."""
+    groups = members(plan, by)
+    out = np.zeros((len(groups), plan.size))
+    for g, idx in enumerate(groups):
+        out[g, idx] = 1.0
+    return out
+
+
+def _group_sum(matrix: FloatArray, plan: Plan, by: str) -> list[FloatArray]:
+    return list(membership(plan, by) @ matrix)
 
 
 def figures(plan: Plan, matrix: FloatArray | None = None) -> Figures:
     """Roll the capacity matrix up by month, segment, territory (with ancestors) and motion."""
     cap = capacity_matrix(plan) if matrix is None else matrix
-    seg = _group_sum(cap, members(plan, "segment"))
-    ter = _group_sum(cap, members(plan, "territory"))
-    mot = _group_sum(cap, members(plan, "motion"))
+    seg = _group_sum(cap, plan, "segment")
+    ter = _group_sum(cap, plan, "territory")
+    mot = _group_sum(cap, plan, "motion")
     targets = plan.scenario.targets
     return Figures(
         months=plan.calendar.month_labels(), rep_month=cap, month_capacity=cap.sum(axis=0),
@@ -142,24 +151,36 @@ class MonteCarlo:
     segments: tuple[str, ...]
 
 
-def months_stayed(plan: Plan, uniform: FloatArray) -> IntArray:
-    """Per draw and entry, how many months from its first horizon month it stays (geometric in p)."""
-    p = plan.attrition[None, :]
-    with np.errstate(divide="ignore"):
-        k = np.where(p > 0, np.floor(np.log(uniform) / np.log1p(-np.minimum(p, 0.999999))), np.inf)
-    return np.asarray(np.minimum(k, plan.calendar.months), dtype=np.int64)
+def months_stayed(plan: Plan, uniform: FloatArray) -> FloatArray:
+    """Per draw and entry, the whole months it stays after its first horizon month (geometric in p),
+    capped at the horizon; float-valued so the caller can keep computing in place."""
+    p = plan.attrition
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stayed = np.log(uniform)
+        stayed /= np.log1p(-p)[None, :]
+    np.floor(stayed, out=stayed)
+    stayed[:, p <= 0] = plan.calendar.months  # no attrition: never leaves
+    np.minimum(stayed, plan.calendar.months, out=stayed)
+    return stayed
 
 
 def simulate(plan: Plan, draws: Draws) -> MonteCarlo:
     """Bookings per draw: each entry's raw capacity up to its month of leaving, times its multiplier."""
+    months, n = plan.calendar.months, plan.size
+    leave = months_stayed(plan, draws.uniform)
+    leave += first_month(plan)[None, :] + 1
+    np.minimum(leave, months, out=leave)
+    cumulative = np.zeros((n, months + 1))
+    np.cumsum(raw_capacity(plan), axis=1, out=cumulative[:, 1:])
+    flat = leave.astype(np.intp)
+    flat += (np.arange(n, dtype=np.intp) * (months + 1))[None, :]
+    booked = np.take(cumulative, flat)
     sigma = plan.sigma[None, :]
-    multiplier = np.exp(sigma * draws.normal - 0.5 * sigma * sigma)
-    leave = np.minimum(first_month(plan)[None, :] + months_stayed(plan, draws.uniform) + 1, plan.calendar.months)
-    cumulative = np.concatenate([np.zeros((plan.size, 1)), np.cumsum(raw_capacity(plan), axis=1)], axis=1)
-    contribution = multiplier * cumulative[np.arange(plan.size)[None, :], leave]
-    onehot = np.array([[e.segment == s for e in plan.entries] for s in plan.segments], dtype=np.float64)
-    by_segment = contribution @ onehot.T if plan.size else np.zeros((len(draws.normal), len(plan.segments)))
-    return MonteCarlo(contribution.sum(axis=1), by_segment, plan.segments)
+    multiplier = draws.normal * sigma
+    multiplier -= 0.5 * sigma * sigma
+    np.exp(multiplier, out=multiplier)
+    booked *= multiplier
+    return MonteCarlo(booked.sum(axis=1), booked @ membership(plan, "segment").T, plan.segments)
 
 
 def percentiles(values: FloatArray, qs: tuple[float, ...] = (10.0, 50.0, 90.0)) -> list[float]:

@@ -93,6 +93,13 @@ def pick_productivity(rows: Sequence[Productivity], motion: str, segment: str | 
     return found
 
 
+def _lineage(parents: dict[str, str | None], name: str) -> tuple[str, ...]:
+    out = [name]
+    while (parent := parents.get(out[-1])) is not None and parent not in out:
+        out.append(parent)
+    return tuple(out)
+
+
 def _sigma(cv: float) -> float:
     """Lognormal sigma giving coefficient of variation ``cv`` (mean fixed at 1)."""
     return math.sqrt(math.log1p(cv * cv))
@@ -143,27 +150,35 @@ def compile_plan(scenario: Scenario, capacity: CapacityConfig, territories: Terr
     entries = scenario.roster
     width = max([len(c.months) for c in scenario.ramp_curves.values()] or [1])
     n = len(entries)
-    ramp, prod = np.ones((n, width)), np.zeros((n, 4))
-    rows: list[int | None] = []
-    lineages = []
-    for r, e in enumerate(entries):
-        lineage = tuple(territories.ancestors(e.territory))
-        lineages.append(lineage)
-        curve = scenario.ramp_curves.get(e.motion or "")
-        if curve is not None:
-            ramp[r, :] = curve.months + [curve.months[-1]] * (width - len(curve.months))
-        row = pick_productivity(scenario.productivity, e.motion, e.segment, lineage) if e.motion else None
-        rows.append(row)
-        if row is not None:
-            prod[r, :] = [scenario.productivity[row].in_quarter(q) for q in range(4)]
+    # one lookup per distinct motion, territory and (motion, segment, territory), not per entry
+    curves = {m: np.array(c.months + [c.months[-1]] * (width - len(c.months)))
+              for m, c in scenario.ramp_curves.items()}
+    curve_slot = {m: i + 1 for i, m in enumerate(curves)}
+    ramp_table = np.vstack([np.ones(width), *curves.values()])
+    ramp = ramp_table[[curve_slot.get(e.motion or "", 0) for e in entries]]
+    parents = territories.parents()
+    lineage_of: dict[str, tuple[str, ...]] = {}
+    for e in entries:
+        if e.territory not in lineage_of:
+            lineage_of[e.territory] = _lineage(parents, e.territory)
+    row_of: dict[tuple[str | None, str | None, str], int | None] = {}
+    for e in entries:
+        key = (e.motion, e.segment, e.territory)
+        if key not in row_of:
+            row_of[key] = pick_productivity(scenario.productivity, e.motion, e.segment,
+                                            lineage_of[e.territory]) if e.motion else None
+    rows = [row_of[(e.motion, e.segment, e.territory)] for e in entries]
+    quarterly = np.vstack([np.zeros(4), *([r.in_quarter(q) for q in range(4)] for r in scenario.productivity)])
+    prod = quarterly[[0 if r is None else r + 1 for r in rows]].reshape(n, 4)
+    lineages = [lineage_of[e.territory] for e in entries]
     annual = np.array([scenario.assumptions.attrition(e.role) for e in entries], dtype=np.float64)
     return Plan(
         scenario=scenario, capacity=capacity, hierarchy=territories, calendar=calendar, entries=entries,
         start=np.array([month_key(e.start) for e in entries], dtype=np.int64),
         end=np.array([month_key(e.end) if e.end else OPEN_END for e in entries], dtype=np.int64),
-        ramp=ramp, prod=prod, prod_row=tuple(rows),
+        ramp=ramp.reshape(n, width), prod=prod, prod_row=tuple(rows),
         attrition=1.0 - (1.0 - annual) ** (1.0 / 12.0),
-        sigma=np.array([_sigma(scenario.assumptions.cv(e.motion)) for e in entries], dtype=np.float64),
+        sigma=np.array([_sigma(scenario.assumptions.cv(e.motion)) for e in entries], dtype=np.float64).reshape(n),
         lineage=tuple(lineages), segments=tuple(capacity.segment_ids()),
         territories=tuple(t.developer_name for t in territories.territories),
         motions=tuple(m.id for m in capacity.motions), phase=_phase(scenario, calendar),

@@ -126,8 +126,8 @@ def reference_simulate(scenario: Scenario, capacity: CapacityConfig, territories
     reps = []
     for e in scenario.roster:
         raw, first, p = _rep_months(scenario, capacity, e, _lineage(territories, e.territory))
-        sigma = math.sqrt(math.log(1.0 + scenario.assumptions.productivity_cv.get(
-            e.motion or "", scenario.assumptions.default_cv) ** 2))
+        cv = scenario.assumptions.productivity_cv.get(e.motion or "", scenario.assumptions.default_cv)
+        sigma = math.sqrt(math.log1p(cv * cv))  # log(1 + cv^2), exact for tiny cv
         reps.append((raw, first, p, sigma, e.segment))
     normal, uniform = draws.normal.tolist(), draws.uniform.tolist()
     totals, by_segment = [], []
