@@ -140,8 +140,9 @@ def load_config(root: Path | str, specs: Iterable[ConfigFileSpec] | None = None,
                 if isinstance(doc, dict):
                     doc = doc.get(issue.name or "")
                 where = doc.locate(issue.loc) if isinstance(doc, YamlDoc) else Location(str(root))
-                rule_id = doc.rule_id_at(issue.loc) if isinstance(doc, YamlDoc) else None
-                errors.append(ConfigError(issue.message, where, rule_id=rule_id))
+                item = doc.item_at(issue.loc) if isinstance(doc, YamlDoc) else None
+                errors.append(ConfigError(issue.message, where, rule_id=item[1] if item else None,
+                                          item_kind=item[0] if item else None))
     if errors:
         raise ConfigErrors(errors)
     return cfg

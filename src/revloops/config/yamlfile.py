@@ -15,6 +15,11 @@ from ruamel.yaml.error import MarkedYAMLError
 from revloops.core.errors import ConfigError, Location
 
 M = TypeVar("M", bound=BaseModel)
+#: how an error names the list item it sits in (``[rule smb]``, ``[territory NA_West]``)
+ITEM_KINDS = {"rules": "rule", "fit": "rule", "intent": "rule", "territories": "territory",
+              "roster": "roster entry", "pools": "pool", "members": "member", "assignments": "assignment",
+              "plays": "play", "steps": "step", "segments": "segment", "motions": "motion", "types": "type",
+              "roles": "role", "cases": "case", "scenarios": "scenario"}
 Path_ = tuple[str | int, ...]
 
 
@@ -58,13 +63,23 @@ class YamlDoc:
 
     def rule_id_at(self, loc: Sequence[str | int]) -> str | None:
         """The ``id`` of the outermost list item along ``loc`` (a rule, a territory, a seat)."""
-        node = self.data
+        found = self.item_at(loc)
+        return found[1] if found else None
+
+    def item_at(self, loc: Sequence[str | int]) -> tuple[str, str] | None:
+        """``(kind, id)`` of the outermost identified list item along ``loc``: ``("rule", "smb")``,
+        ``("roster entry", "r-ava")``; the kind is named after the list that holds it."""
+        node: Any = self.data
+        parent_key = ""
         for seg in loc:
             if isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
                 node = node[seg]
-                if isinstance(node, dict) and "id" in node:
-                    return str(node["id"])
+                if isinstance(node, dict):
+                    ident = node.get("id", node.get("developer_name"))
+                    if ident is not None:
+                        return ITEM_KINDS.get(parent_key, parent_key.rstrip("s") or "item"), str(ident)
             elif isinstance(node, dict) and seg in node:
+                parent_key = str(seg)
                 node = node[seg]
             else:
                 return None
@@ -137,7 +152,9 @@ def validation_errors(doc: YamlDoc, exc: ValidationError) -> Iterator[ConfigErro
             msg = "unknown key (not part of the schema)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        yield ConfigError(f"{path}: {msg}" if path else msg, where, rule_id=doc.rule_id_at(loc))
+        item = doc.item_at(loc)
+        yield ConfigError(f"{path}: {msg}" if path else msg, where, rule_id=item[1] if item else None,
+                          item_kind=item[0] if item else None)
 
 
 def validate_doc(doc: YamlDoc, model: type[M]) -> tuple[M | None, list[ConfigError]]:

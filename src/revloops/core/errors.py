@@ -48,14 +48,16 @@ class ConfigError(RevloopsError):
 
     code = "config_error"
 
-    def __init__(self, message: str, location: Location | None = None, rule_id: str | None = None) -> None:
+    def __init__(self, message: str, location: Location | None = None, rule_id: str | None = None,
+                 item_kind: str | None = None) -> None:
         super().__init__(message)
         self.location = location
         self.rule_id = rule_id
+        self.item_kind = item_kind or "rule"
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        rule = f"[rule {self.rule_id}] " if self.rule_id else ""
+        rule = f"[{self.item_kind} {self.rule_id}] " if self.rule_id else ""
         return f"{where}{rule}{self.message}"
 
 
