@@ -1,37 +1,32 @@
 """The config directory's layout: which file each loop owns, its model, and the cross-file checks.
 
-Each loop declares its files in its own ``config.py``; this module only gathers them, so adding a loop's
-file is one line here.
+Each loop declares its files and checks in its own ``config.py``; this module only gathers them, so adding
+a loop's file is one line here.
 """
 
 from __future__ import annotations
 
 from revloops.config.loader import Check, ConfigFileSpec
+from revloops.loops.deploy import config as _deploy
+from revloops.loops.design import checks as _design_checks
+from revloops.loops.design import config as _design
+from revloops.loops.engage import config as _engage
+from revloops.loops.qualify.config import ScoringFile as _ScoringFile
+from revloops.loops.route import cases as _route_cases
+from revloops.loops.route import config as _route
 
-FILES: list[ConfigFileSpec] = []
-CHECKS: list[Check] = []
-
-from revloops.loops.design import checks as _design_checks, config as _design_config  # noqa: E402
-
-FILES += _design_config.FILES
-CHECKS += _design_checks.CHECKS
-
-from revloops.loops.route import config as _route_config  # noqa: E402
-from revloops.loops.deploy import config as _deploy_config  # noqa: E402
-
-FILES += _route_config.FILES + _deploy_config.FILES
-CHECKS += _route_config.CHECKS + _deploy_config.CHECKS
-
-from revloops.loops.route import cases as _route_cases  # noqa: E402
-
-FILES += _route_cases.FILES
-CHECKS += _route_cases.CHECKS
-
-from revloops.loops.qualify.config import ScoringFile as _ScoringFile  # noqa: E402
-
-FILES.append(ConfigFileSpec("scoring", "qualify/scoring.yaml", _ScoringFile, loop="qualify"))
-
-from revloops.loops.engage import config as _engage_config  # noqa: E402
-
-FILES += _engage_config.FILES
-CHECKS += _engage_config.CHECKS
+FILES: list[ConfigFileSpec] = [
+    *_design.FILES,
+    *_route.FILES,
+    *_deploy.FILES,
+    *_route_cases.FILES,
+    ConfigFileSpec("scoring", "qualify/scoring.yaml", _ScoringFile, loop="qualify"),
+    *_engage.FILES,
+]
+CHECKS: list[Check] = [
+    *_design_checks.CHECKS,
+    *_route.CHECKS,
+    *_deploy.CHECKS,
+    *_route_cases.CHECKS,
+    *_engage.CHECKS,
+]

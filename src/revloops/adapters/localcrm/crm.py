@@ -205,7 +205,7 @@ class LocalCRM(CRM):
         if good and len({r.sobject_type for r in records}) == 1:
             table = _table(records[0].sobject_type)
             # executemany needs the same keys in every row
-            rows = [{c: p.get(c) for c in table.c.keys()} for p in good]
+            rows = [{c.key: p.get(c.key) for c in table.c} for p in good]
             try:
                 with self.engine.begin() as conn:
                     conn.execute(table.insert(), rows)

@@ -36,7 +36,7 @@ class SqlInbox(EventInbox):
         ids = list({e.id for e in events})
         accepted, duplicates, rejected = 0, 0, []
         with self.engine.begin() as conn:
-            seen = set(conn.execute(sa.select(crm_events.c.id).where(crm_events.c.id.in_(ids))).scalars())
+            seen: set[str] = set(conn.execute(sa.select(crm_events.c.id).where(crm_events.c.id.in_(ids))).scalars())
             if seen:
                 conn.execute(crm_events.update().where(crm_events.c.id.in_(seen))
                              .values(deliveries=crm_events.c.deliveries + 1))
@@ -86,7 +86,7 @@ class SqlInbox(EventInbox):
     def counts(self) -> dict[str, int]:
         stmt = sa.select(crm_events.c.status, sa.func.count()).group_by(crm_events.c.status)
         with self.engine.connect() as conn:
-            return {status: int(n) for status, n in conn.execute(stmt)}
+            return {str(row[0]): int(row[1]) for row in conn.execute(stmt)}
 
     def watermark(self, sobject: str) -> dt.datetime | None:
         with self.engine.connect() as conn:

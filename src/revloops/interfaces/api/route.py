@@ -75,9 +75,9 @@ def _records(plat: Any, body: PreviewIn) -> list[SObject]:
             try:
                 out.append(model.model_validate(rec))
             except ValueError as exc:
-                err = exc.errors(include_url=False)[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
+                err: dict[str, Any] = dict(exc.errors(include_url=False)[0]) if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
                 where = ".".join(str(p) for p in err["loc"])
-                raise InputError(err["msg"], field=f"records.{i}.{where}".rstrip(".")) from None
+                raise InputError(str(err["msg"]), field=f"records.{i}.{where}".rstrip(".")) from None
         return out
     out = []
     for rec in plat.crm.query_all(CrmQuery(body.object)):
@@ -102,6 +102,6 @@ def preview(body: PreviewIn, plat: PlatformDep, _caller: OpsCaller) -> PreviewOu
         proposed = RulesFile.model_validate(body.rules)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        raise InputError(err["msg"], field="rules." + ".".join(str(p) for p in err["loc"])) from None
+        raise InputError(str(err["msg"]), field="rules." + ".".join(str(p) for p in err["loc"])) from None
     moves = flow.diff(plat, records, other_rules=proposed, sobject=body.object)
     return PreviewOut(preview=result, moves=moves, summary=summarise(moves))

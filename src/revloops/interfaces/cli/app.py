@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from revloops.interfaces.cli import config_cmds, crm_cmds, demo, explain_cmd, loops_cmd, route_cmds, serve_cmd
+from revloops.interfaces.cli import (
+    config_cmds,
+    crm_cmds,
+    demo,
+    engine_cmds,
+    explain_cmd,
+    loops_cmd,
+    qualify_cmd,
+    route_cmds,
+    serve_cmd,
+    test_cmd,
+)
 from revloops.interfaces.cli import design as design_cmds
-from revloops.interfaces.cli import engine_cmds, qualify_cmd, test_cmd
 
 app = typer.Typer(
     name="revloops",

@@ -11,7 +11,15 @@ from rich.table import Table
 
 from revloops.config import layout
 from revloops.config.loader import GtmConfig
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+from revloops.interfaces.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    platform,
+)
 
 
 def summary(cfg: GtmConfig) -> dict[str, Any]:

@@ -13,7 +13,15 @@ from rich.table import Table
 from revloops.bootstrap import Platform
 from revloops.core.errors import InputError
 from revloops.dataio import export_rows, load_file, write_csv
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+from revloops.interfaces.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    platform,
+)
 
 crm_app = typer.Typer(help="Data in and out of the CRM, and a check of the configured CRM.", no_args_is_help=True)
 
@@ -136,7 +144,7 @@ def poll_cmd(
             start = start.replace(tzinfo=dt.UTC)
     plat = platform(config, db)
     results = poll(plat.crm, plat.inbox, since=start)
-    rows = [{"object": r.sobject, "since": r.since.isoformat(), "changed": r.changed, "accepted": r.accepted,
+    rows: list[dict[str, Any]] = [{"object": r.sobject, "since": r.since.isoformat(), "changed": r.changed, "accepted": r.accepted,
              "duplicates": r.duplicates, "watermark": r.watermark.isoformat() if r.watermark else None}
             for r in results]
     if as_json:
@@ -161,7 +169,7 @@ def events_cmd(
     """The CRM events inbox: counts by status and the oldest entries."""
     plat = platform(config, db)
     entries = plat.inbox.entries(status=status, limit=limit)
-    rows = [{"id": e.event.id, "type": e.event.type, "record_id": e.event.record_id, "source": e.source,
+    rows: list[dict[str, Any]] = [{"id": e.event.id, "type": e.event.type, "record_id": e.event.record_id, "source": e.source,
              "status": e.status, "deliveries": e.deliveries, "reason": e.reason} for e in entries]
     if as_json:
         emit_json({"counts": plat.inbox.counts(), "events": rows})

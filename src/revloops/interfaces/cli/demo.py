@@ -13,8 +13,8 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from revloops.bootstrap import Platform, build
-from revloops.ports.crm import Query
 from revloops.interfaces.cli.common import console, handles_errors
+from revloops.ports.crm import Query
 
 DEFAULT_EXAMPLE = Path("examples/acme/config")
 
@@ -97,9 +97,12 @@ def chain_section(plat: Platform, state: Path, count: int = 200) -> None:
         if d.loop in counts:
             counts[d.loop][d.outcome if d.loop != "route" else str(d.detail.get("rule_id"))] += 1
     table = Table("qualification", "leads", "route rule", "leads", "engage play", "leads")
-    rows = [c.most_common(8) for c in counts.values()]
-    for i in range(max(len(r) for r in rows)):
-        cells = [f(x) for r in rows for x in ([r[i]] if i < len(r) else [("", "")]) for f in (lambda t: str(t[0]), lambda t: str(t[1]))]
+    columns = [c.most_common(8) for c in counts.values()]
+    for i in range(max(len(col) for col in columns)):
+        cells: list[str] = []
+        for col in columns:
+            name, n = col[i] if i < len(col) else ("", "")
+            cells += [str(name), str(n)]
         table.add_row(*cells)
     console.print(table)
     sample = next((lid for lid in lead_ids if any(d.loop == "engage" for d in story[lid])), lead_ids[0])

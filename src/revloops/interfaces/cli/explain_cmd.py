@@ -9,7 +9,15 @@ from rich.panel import Panel
 
 from revloops.core.decisions import Decision
 from revloops.core.errors import NotFound
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+from revloops.interfaces.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    platform,
+)
 
 
 def render(decision: Decision) -> None:

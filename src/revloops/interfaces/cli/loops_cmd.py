@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 
 from revloops.interfaces.cli.common import JsonOpt, console, emit_json, handles_errors
@@ -11,7 +13,7 @@ from revloops.loops.registry import LOOPS, PARTS, part_status
 @handles_errors
 def loops(as_json: JsonOpt = False) -> None:
     """List the ten loops with the status of each of their six parts."""
-    rows = [{"loop": lp.name, "chain": lp.chain, "purpose": lp.purpose, "parts": part_status(lp.name),
+    rows: list[dict[str, Any]] = [{"loop": lp.name, "chain": lp.chain, "purpose": lp.purpose, "parts": part_status(lp.name),
              "inputs": lp.inputs, "outputs": lp.outputs, "metrics": lp.metrics, "feedback": lp.feedback}
             for lp in LOOPS]
     if as_json:

@@ -13,7 +13,15 @@ from revloops.config.yamlfile import load_yaml, validate_doc
 from revloops.core.errors import ConfigErrors, InputError
 from revloops.core.records import SObject
 from revloops.dataio import parse_records
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+from revloops.interfaces.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    platform,
+)
 from revloops.interfaces.cli.explain_cmd import render
 from revloops.ports.crm import Query
 

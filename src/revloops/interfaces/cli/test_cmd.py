@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+from revloops.interfaces.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    platform,
+)
 from revloops.interfaces.cli.explain_cmd import _render_step
 
 

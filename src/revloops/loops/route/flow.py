@@ -50,9 +50,9 @@ def _record_of(plat: Platform, sobject: str, record: Mapping[str, Any] | None, r
     except KeyError:
         raise InputError(f"unknown object {sobject}", field="object") from None
     except ValueError as exc:
-        err = exc.errors(include_url=False)[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
+        err: dict[str, Any] = dict(exc.errors(include_url=False)[0]) if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
         where = ".".join(str(p) for p in err["loc"])
-        raise InputError(err["msg"], field=f"record.{where}" if where else "record") from None
+        raise InputError(str(err["msg"]), field=f"record.{where}" if where else "record") from None
 
 
 def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] | None = None,
@@ -104,7 +104,7 @@ def run_batch(env: RouteEnv, records: Sequence[SObject | Mapping[str, Any]], sob
     frame = contexts_to_frame(contexts, frame_fields(compiled, handlers))
     out = resolve_batch(compiled, frame, handlers)
     ids = [(r.Id if isinstance(r, SObject) else r.get("Id")) or f"#{i + 1}" for i, r in enumerate(records)]
-    actions = {r.id: r.action.type for r in compiled.rules}
+    actions: dict[str, str] = {r.id: str(r.action.type) for r in compiled.rules}
     return RoutePlan(record_ids=ids, rule_ids=out.rule_ids, owner_ids=out.owner_ids, actions=actions)
 
 

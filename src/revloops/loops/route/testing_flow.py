@@ -16,7 +16,7 @@ def config_directory(cfg: GtmConfig) -> Directory:
 
     users = [User(id=e.user or "", username=e.user or "", email=e.user or "", name=e.name or "",
                   role=e.role) for e in active_roster(cfg)]
-    queues = {getattr(r.action, "queue", None) for r in cfg.get("rules").rules} - {None}
+    queues = {str(q) for r in cfg.get("rules").rules if (q := getattr(r.action, "queue", None))}
     return Directory(users, [Queue(id=q, developer_name=q) for q in sorted(queues)])
 
 
