@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     chain_concurrency: int = 8
 
     events_secret: SecretStr | None = None
+    crm_poll: bool = Field(default=False, description="engine workers poll the CRM for changes every 30 s")
     api_tokens: list[ApiToken] = Field(
         default_factory=list,
         description='JSON list: [{"token": "...", "user": "ops@acme.example", "tier": "ops"}]',

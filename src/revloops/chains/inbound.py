@@ -17,7 +17,7 @@ from dbos import DBOS
 from dbos import error as dbos_error
 
 from revloops.bootstrap import Platform
-from revloops.engine.registry import enqueue_once, run_key, step, tick, workflow
+from revloops.engine.registry import enqueue_once, run_key, scheduled, step, tick, workflow
 from revloops.engine.setup import platform
 
 CHAIN_QUEUE = "chain"
@@ -158,3 +158,24 @@ def dispatch_pending(plat: Platform, limit: int = 1000) -> int:
 def dispatch_tick(plat: Platform) -> int:
     """About once a second in every engine process: start the chain for events that landed in the inbox."""
     return dispatch_pending(plat, limit=500)
+
+
+@scheduled("crm-poll", "*/30 * * * * *")
+def crm_poll(scheduled_at: Any, context: Any) -> None:
+    """Every 30 seconds (when ``REVLOOPS_CRM_POLL`` is on): read CRM changes into the inbox.
+
+    Each tick has a fixed id, so with several workers one of them polls; the watermark is durable and the
+    events' ids are stable, so an overlap or a repeated tick records nothing twice.
+    """
+    poll_step()
+
+
+@step(attempts=5, interval=2.0)
+def poll_step() -> int:
+    """The poll, as a step: a CRM outage retries with backoff, then parks this tick (the next tick goes on)."""
+    from revloops.loops.generate.poller import poll
+
+    plat = platform()
+    if not plat.settings.crm_poll:
+        return 0
+    return sum(r.accepted for r in poll(plat.crm, plat.inbox))
