@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 
 from revloops.core.decisions import Decision
@@ -23,8 +24,8 @@ from revloops.interfaces.cli.common import (
 def render(decision: Decision) -> None:
     """One decision, readable: outcome, explanation, then the trace rule by rule."""
     head = (
-        f"[bold]{decision.loop}[/] on {decision.sobject} {decision.record_id} → [bold green]{decision.outcome}[/]\n"
-        f"{decision.explanation}\n"
+        f"[bold]{decision.loop}[/] on {decision.sobject} {decision.record_id} → [bold green]{escape(decision.outcome)}[/]\n"
+        f"{escape(decision.explanation)}\n"
         f"[dim]{decision.id} · {decision.created_at:%Y-%m-%d %H:%M:%S} UTC · by {decision.actor} · "
         f"config {decision.config_version[:16]} · inputs {decision.inputs_digest[:19]}[/]"
     )
@@ -34,7 +35,7 @@ def render(decision: Decision) -> None:
             _render_step(step)
     elif decision.detail:
         for key, value in decision.detail.items():
-            console.print(f"  [bold]{key}[/]: {_short(value, 100)}", highlight=False)
+            console.print(f"  [bold]{key}[/]: {escape(_short(value, 100))}", highlight=False)
 
 
 def _short(value: object, width: int = 40) -> str:
