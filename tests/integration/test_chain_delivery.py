@@ -12,7 +12,13 @@ from fastapi.testclient import TestClient
 from revloops.chains.inbound import start_lead
 from revloops.core.signing import sign
 from revloops.interfaces.api.app import create_app
-from tests.integration.test_chain_effects import chain_problems, created_events, effect_counts, lead_ids, seeded_org
+from tests.integration.test_chain_effects import (
+    chain_problems,
+    created_events,
+    effect_counts,
+    lead_ids,
+    seeded_org,
+)
 from tests.support.workers import wait_for
 
 SECRET = "test-secret"

@@ -150,7 +150,7 @@ def test_a_route_step_out_of_retries_parks_the_run_and_retry_finishes_it_once(tm
              "the run to use up the route step's retries", every=0.25)
     assert crm.refused == ROUTE_ATTEMPTS
     status = _cli(plat, "status")
-    assert status["counts"] == {"ERROR": 1}
+    assert status["counts"]["ERROR"] == 1 and status["by_workflow"]["lead.inbound"] == {"ERROR": 1}
     [failure] = status["failures"]
     assert (failure["workflow_id"], failure["workflow"]) == (key, "lead.inbound")
     assert failure["failed_step"]["name"] == "route_step"
@@ -164,8 +164,9 @@ def test_a_route_step_out_of_retries_parks_the_run_and_retry_finishes_it_once(tm
 
     assert chain_problems(plat, [lead_id]) == []
     assert crm.refused == ROUTE_ATTEMPTS and crm.writes == Counter({"score": 1, "route": 1})  # no step ran twice
-    assert _cli(plat, "status") == {"counts": {"SUCCESS": 1}, "by_workflow": {"lead.inbound": {"SUCCESS": 1}},
-                                    "failures": []}
+    after = _cli(plat, "status")  # the scheduled CRM poll may have ticked too: look at the chain's runs
+    assert after["by_workflow"]["lead.inbound"] == {"SUCCESS": 1}
+    assert "ERROR" not in after["counts"] and after["failures"] == []
 
 
 def _state(workflow_id: str) -> str | None:

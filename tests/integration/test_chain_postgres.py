@@ -50,7 +50,8 @@ def test_two_workers_on_postgres_run_each_of_500_leads_once(org: Platform, worke
     try:
         wait_for(lambda: engine_status(client).by_workflow.get("lead.inbound", {}).get("SUCCESS", 0) == N, 270,
                  "every lead's run to finish", every=0.5)
-        assert engine_status(client).counts == {"SUCCESS": N}, workers.log("worker-1")
+        final = engine_status(client)  # other workflows (the scheduled CRM poll) may have run too
+        assert final.by_workflow["lead.inbound"] == {"SUCCESS": N} and final.failures == [], workers.log("worker-1")
         runs = client.list_workflows(workflow_id_prefix="lead-", load_input=False, load_output=False)
         by_worker = Counter(run.executor_id for run in runs)
     finally:
