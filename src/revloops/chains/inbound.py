@@ -160,7 +160,7 @@ def dispatch_tick(plat: Platform) -> int:
     return dispatch_pending(plat, limit=500)
 
 
-@scheduled("crm-poll", "*/30 * * * * *")
+@scheduled("crm-poll", "*/30 * * * * *", enabled=lambda settings: bool(settings.crm_poll))
 def crm_poll(scheduled_at: Any, context: Any) -> None:
     """Every 30 seconds (when ``REVLOOPS_CRM_POLL`` is on): read CRM changes into the inbox.
 

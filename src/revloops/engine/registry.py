@@ -51,6 +51,8 @@ class Schedule:
     name: str
     cron: str
     fn: Callable[[datetime, Any], None]
+    #: whether the schedule runs with these settings (a disabled one is removed at launch)
+    enabled: Callable[[Any], bool] = lambda _settings: True
 
 
 SCHEDULES: dict[str, Schedule] = {}
@@ -147,15 +149,18 @@ def step(
     )
 
 
-def scheduled(name: str, cron: str) -> Callable[[Callable[[datetime, Any], None]], Callable[[datetime, Any], None]]:
+def scheduled(
+    name: str, cron: str, enabled: Callable[[Any], bool] | None = None
+) -> Callable[[Callable[[datetime, Any], None]], Callable[[datetime, Any], None]]:
     """Declare a workflow ``fn(scheduled_at, context)`` fired on ``cron`` (seconds first is allowed).
 
-    Workers apply every declared schedule at start (create-or-replace, safe on every start).
+    Workers apply every enabled schedule at start (create-or-replace, safe on every start) and remove the
+    disabled ones. ``enabled(settings)`` decides; always on when omitted.
     """
 
     def decorate(fn: Callable[[datetime, Any], None]) -> Callable[[datetime, Any], None]:
         wrapped = workflow(f"schedule.{name}")(fn)
-        SCHEDULES[name] = Schedule(name, cron, wrapped)
+        SCHEDULES[name] = Schedule(name, cron, wrapped, enabled or (lambda _settings: True))
         return wrapped
 
     return decorate

@@ -125,7 +125,7 @@ def launch(
     try:
         DBOS.launch()
         register_queues(plat.settings)
-        apply_schedules()
+        apply_schedules(plat.settings)
     except BaseException:
         DBOS.destroy()
         raise
@@ -153,12 +153,14 @@ def _start_ticker(plat: Platform) -> None:
     threading.Thread(target=loop, name="revloops-ticks", daemon=True).start()
 
 
-def apply_schedules() -> None:
-    """Create or replace every declared schedule (after launch)."""
-    if SCHEDULES:
-        DBOS.apply_schedules(
-            [{"schedule_name": s.name, "workflow_fn": s.fn, "schedule": s.cron} for s in SCHEDULES.values()]
-        )
+def apply_schedules(settings: Settings) -> None:
+    """Create or replace every enabled schedule, and remove disabled ones (after launch)."""
+    on = [s for s in SCHEDULES.values() if s.enabled(settings)]
+    if on:
+        DBOS.apply_schedules([{"schedule_name": s.name, "workflow_fn": s.fn, "schedule": s.cron} for s in on])
+    for s in SCHEDULES.values():
+        if not s.enabled(settings) and DBOS.get_schedule(s.name) is not None:
+            DBOS.delete_schedule(s.name)
 
 
 def shutdown(wait_seconds: int = 0) -> None:
