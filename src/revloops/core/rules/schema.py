@@ -8,20 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
 from revloops.core.model import ConfigModel
-from revloops.core.rules.conditions import (
-    AllOf,
-    AnyOf,
-    Condition,
-    ConditionProblems,
-    Leaf,
-    Loc,
-    NotOf,
-    parse_condition,
-)
+from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, Loc, NotOf
+from revloops.core.rules.when import parse_when, raise_problems
 
 
 class UserAction(ConfigModel):
@@ -82,14 +73,6 @@ ConditionTypes = (Leaf, AllOf, AnyOf, NotOf)
 ACTION_TYPES = ("user", "queue", "account_owner", "territory", "round_robin", "pending", "assign")
 
 
-def _raise(problems: list[tuple[Loc, str]], title: str, value: Any) -> None:
-    details = [
-        InitErrorDetails(type=PydanticCustomError("rule_config", "{m}", {"m": msg}), loc=loc, input=value)
-        for loc, msg in problems
-    ]
-    raise ValidationError.from_exception_data(title, details)
-
-
 class Rule(ConfigModel):
     """One rule: when its condition holds (and the record type is listed), its action decides.
 
@@ -114,13 +97,7 @@ class Rule(ConfigModel):
     @field_validator("when", mode="before")
     @classmethod
     def _parse_when(cls, raw: Any) -> Condition | None:
-        if raw is None or isinstance(raw, ConditionTypes):
-            return raw
-        try:
-            return parse_condition(raw)
-        except ConditionProblems as exc:
-            _raise(exc.problems, "when", raw)
-        return None
+        return parse_when(raw)
 
     @property
     def condition(self) -> Condition | None:
@@ -151,7 +128,7 @@ class RulesFile(ConfigModel):
             else:
                 prios[rule.priority] = rule.id
         if problems:
-            _raise(problems, "RulesFile", None)
+            raise_problems(problems, "RulesFile")
         return self
 
     def ordered(self) -> list[Rule]:

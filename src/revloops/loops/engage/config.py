@@ -15,22 +15,13 @@ import string
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
 from revloops.config.issues import ConfigIssue
 from revloops.config.loader import ConfigFileSpec, GtmConfig
 from revloops.core.model import ConfigModel
-from revloops.core.rules.conditions import (
-    AllOf,
-    AnyOf,
-    ConditionProblems,
-    Leaf,
-    Loc,
-    NotOf,
-    leaves,
-    parse_condition,
-)
+from revloops.core.rules.conditions import Loc, leaves
+from revloops.core.rules.when import parse_when, raise_problems
 
 Channel = Literal["email", "call", "linkedin"]
 
@@ -57,7 +48,6 @@ FACTS: dict[str, str] = {
     "play_name": "the play's name",
 }
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-_CONDITION_TYPES = (Leaf, AllOf, AnyOf, NotOf)
 
 
 def placeholders(template: str) -> list[str]:
@@ -160,13 +150,7 @@ class Play(ConfigModel):
     @field_validator("when", mode="before")
     @classmethod
     def _parse_when(cls, raw: Any) -> Any:
-        if raw is None or isinstance(raw, _CONDITION_TYPES):
-            return raw
-        try:
-            return parse_condition(raw)
-        except ConditionProblems as exc:
-            _raise(exc.problems, "when", raw)
-        return None
+        return parse_when(raw)
 
     @field_validator("steps")
     @classmethod
@@ -213,7 +197,7 @@ class PlaysFile(ConfigModel):
                                  f"duplicate priority {play.priority} (also play {prios[play.priority]!r})"))
             prios.setdefault(play.priority, play.id)
         if problems:
-            _raise(problems, "PlaysFile", None)
+            raise_problems(problems, "PlaysFile", None)
         return self
 
     def ordered(self) -> list[Play]:
@@ -226,14 +210,6 @@ class PlaysFile(ConfigModel):
             if play.id == play_id:
                 return play
         raise KeyError(play_id)
-
-
-def _raise(problems: list[tuple[Loc, str]], title: str, value: Any) -> None:
-    details = [
-        InitErrorDetails(type=PydanticCustomError("plays_config", "{m}", {"m": msg}), loc=loc, input=value)
-        for loc, msg in problems
-    ]
-    raise ValidationError.from_exception_data(title, details)
 
 
 def check_segments(cfg: GtmConfig) -> Iterable[ConfigIssue]:

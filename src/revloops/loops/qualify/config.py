@@ -12,32 +12,17 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
 from revloops.core.model import ConfigModel
 from revloops.core.rules.conditions import (
-    AllOf,
-    AnyOf,
     Condition,
-    ConditionProblems,
-    Leaf,
     Loc,
-    NotOf,
     leaves,
-    parse_condition,
 )
+from revloops.core.rules.when import parse_when, raise_problems
 
 Band = Literal["mql", "nurture", "disqualified"]
-_CONDITION_TYPES = (Leaf, AllOf, AnyOf, NotOf)
-
-
-def _raise(problems: list[tuple[Loc, str]], title: str, value: Any) -> None:
-    details = [
-        InitErrorDetails(type=PydanticCustomError("scoring_config", "{m}", {"m": msg}), loc=loc, input=value)
-        for loc, msg in problems
-    ]
-    raise ValidationError.from_exception_data(title, details)
 
 
 class ScoringRule(ConfigModel):
@@ -58,13 +43,10 @@ class ScoringRule(ConfigModel):
     @field_validator("when", mode="before")
     @classmethod
     def _parse_when(cls, raw: Any) -> Condition:
-        if isinstance(raw, _CONDITION_TYPES):
-            return raw
-        try:
-            return parse_condition(raw)
-        except ConditionProblems as exc:
-            _raise(exc.problems, "when", raw)
-        raise AssertionError("unreachable")  # pragma: no cover
+        cond = parse_when(raw)
+        if cond is None:
+            raise ValueError("a scoring rule needs a when condition")
+        return cond
 
     @field_validator("points")
     @classmethod
@@ -88,7 +70,7 @@ class Thresholds(ConfigModel):
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
         if self.nurture >= self.mql:
-            _raise([(("nurture",), f"nurture ({self.nurture}) must be below mql ({self.mql})")], "Thresholds", None)
+            raise_problems([(("nurture",), f"nurture ({self.nurture}) must be below mql ({self.mql})")], "Thresholds", None)
         return self
 
 
@@ -120,7 +102,7 @@ class ScoringFile(ConfigModel):
         if not self.fit and not self.intent:
             problems.append(((), "scoring needs at least one fit or intent rule"))
         if problems:
-            _raise(problems, "ScoringFile", None)
+            raise_problems(problems, "ScoringFile", None)
         return self
 
     @cached_property
