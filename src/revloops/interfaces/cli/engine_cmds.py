@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -16,6 +19,9 @@ from revloops.interfaces.cli.common import (
     handles_errors,
     platform,
 )
+
+if TYPE_CHECKING:
+    from dbos import DBOSClient
 
 EngineDbOpt = Annotated[
     str | None,
@@ -54,18 +60,10 @@ def status(
     json: JsonOpt = False,
 ) -> None:
     """Workflow runs by state, per workflow, and the latest failures with their errors."""
-    from revloops.engine.setup import client, migrate
     from revloops.engine.status import engine_status
 
-    plat = platform(config, db)
-    if engine_db:
-        plat.settings.engine_db = engine_db
-    migrate(plat.settings)
-    cl = client(plat.settings)
-    try:
+    with engine_client(config, db, engine_db) as cl:
         result = engine_status(cl, failures=failures)
-    finally:
-        cl.destroy()
     if json:
         emit_json(result)
         return
@@ -89,6 +87,19 @@ def retry(
 ) -> None:
     """Resume a failed run from its last completed step (a running worker picks it up)."""
     from revloops.engine.retry import retry as retry_run
+
+    with engine_client(config, db, engine_db) as cl:
+        result = retry_run(cl, workflow_id)
+    if json:
+        emit_json(result)
+        return
+    step = f" from step {result.from_step}" if result.from_step else ""
+    console.print(f"{workflow_id} ({result.previous_state}) re-queued{step}")
+
+
+@contextmanager
+def engine_client(config: Path | None, db: str | None, engine_db: str | None) -> Iterator[DBOSClient]:
+    """A client on the engine's system database (migrated), closed afterwards."""
     from revloops.engine.setup import client, migrate
 
     plat = platform(config, db)
@@ -97,14 +108,9 @@ def retry(
     migrate(plat.settings)
     cl = client(plat.settings)
     try:
-        result = retry_run(cl, workflow_id)
+        yield cl
     finally:
         cl.destroy()
-    if json:
-        emit_json(result)
-        return
-    step = f" from step {result.from_step}" if result.from_step else ""
-    console.print(f"{workflow_id} ({result.previous_state}) re-queued{step}")
 
 
 def _redact(url: str) -> str:
