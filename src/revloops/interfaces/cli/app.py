@@ -17,6 +17,7 @@ from revloops.interfaces.cli import (
     test_cmd,
 )
 from revloops.interfaces.cli import design as design_cmds
+from revloops.interfaces.cli import territories as territories_cmds
 
 app = typer.Typer(
     name="revloops",
@@ -39,6 +40,7 @@ app.add_typer(crm_cmds.crm_app, name="crm")
 app.add_typer(route_cmds.route_app, name="route")
 app.add_typer(design_cmds.app, name="design")
 app.add_typer(qualify_cmd.app, name="qualify")
+app.add_typer(territories_cmds.app, name="territories")
 
 
 def main() -> None:
