@@ -1,27 +1,32 @@
-"""Chain benchmark, part one: the workflow engine's own floor.
+"""Chain benchmark: the workflow engine's own floor, and the inbound lead chain measured against it.
 
-    python bench/chain.py            # 600 workflows of 5 trivial steps per figure
-    python bench/chain.py --quick    # 150 workflows
+    python bench/chain.py            # 600 workflows per floor figure, 600 leads through the chain
+    python bench/chain.py --quick    # 150 workflows, 150 leads (100 per Postgres chain figure)
 
 Figures, measured in this one run:
-  1. SQLite (WAL), one process: workflows run one after another (start, wait, next);
+  1. SQLite (WAL), one process: workflows of K trivial steps run one after another (start, wait, next);
   2. SQLite (WAL), one process: the same workflows through the ``chain`` queue;
-  3. Postgres (a throwaway local server, fsync on): worker processes taking the queue, one vs two,
-     and the 2-worker / 1-worker ratio (target >= 1.6x).
+  3. the inbound chain (``lead.inbound``: capture, enrich, score, route, engage, finish) on SQLite with
+     offline providers through the ``chain`` queue, next to the floor with the same number of steps
+     taken in the same process just before it: chain / floor (target >= 0.8x), and where the chain's
+     time goes, step by step;
+  4. Postgres (a throwaway local server, fsync on): worker processes taking the queue, one vs two,
+     for the trivial workflows and for the chain (each on its own leads): 2 workers / 1 (target >= 1.6x).
 Queued throughput is timed from the runs' own timestamps (first dequeue to last completion), so
-start-up and enqueueing are not counted. The chain's figure is one call to :func:`against_floor` with
-the chain workflow and its number of steps: chain throughput / floor throughput (target >= 0.8x).
+start-up, seeding and enqueueing are not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +36,17 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from dbos import DBOSClient  # noqa: E402
 
-from revloops.bootstrap import build  # noqa: E402
+from revloops.bootstrap import Platform, build  # noqa: E402
+from revloops.chains import inbound  # noqa: E402
 from revloops.engine import probe, setup  # noqa: E402
 from revloops.engine.registry import enqueue_once, run_once, submit  # noqa: E402
+from revloops.interfaces.cli.crm_cmds import seed_org  # noqa: E402
+from revloops.ports.crm import Query  # noqa: E402
 from revloops.testing.postgres import throwaway_postgres  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "acme" / "config"
+#: The chain's steps for a lead owned by a user: capture, enrich, score, route, engage, finish.
+CHAIN_STEPS = 6
 
 
 @dataclass(frozen=True)
@@ -75,9 +87,9 @@ def time_sequential(label: str, fn: Callable[..., Any], args_for: Callable[[int]
 
 
 def time_queued(label: str, fn: Callable[..., Any], args_for: Callable[[int], tuple[Any, ...]], n: int,
-                client: DBOSClient) -> Figure:
+                client: DBOSClient, tag: str | None = None) -> Figure:
     """Put ``fn`` on the chain queue n times and wait for all (the engine must be launched)."""
-    tag = f"{label}-{time.monotonic_ns()}"
+    tag = tag or f"{label}-{time.monotonic_ns()}"
     handles = [enqueue_once("chain", f"{tag}-{i}", fn, *args_for(i)) for i in range(n)]
     for h in handles:
         h.get_result()
@@ -85,10 +97,10 @@ def time_queued(label: str, fn: Callable[..., Any], args_for: Callable[[int], tu
 
 
 def against_floor(label: str, fn: Callable[..., Any], args_for: Callable[[int], tuple[Any, ...]], n: int,
-                  k_steps: int, client: DBOSClient) -> tuple[Figure, Figure, float]:
+                  k_steps: int, client: DBOSClient, tag: str | None = None) -> tuple[Figure, Figure, float]:
     """The hook for the chain: ``fn`` through the queue vs the floor with the same number of steps."""
     floor = time_queued(f"floor, {k_steps} trivial steps", probe.steps, lambda i: (k_steps, i), n, client)
-    chain = time_queued(label, fn, args_for, n, client)
+    chain = time_queued(label, fn, args_for, n, client, tag)
     return chain, floor, chain.per_second / floor.per_second
 
 
@@ -107,21 +119,100 @@ def sqlite_figures(n: int, k: int) -> list[Figure]:
     return [seq, queued]
 
 
-def postgres_workers(url: str, root: Path, workers: int, n: int, k: int) -> Figure:
-    """Enqueue n runs, then let ``workers`` worker processes drain the chain queue."""
+def seeded_org(root: Path, leads: int, db: str | None = None) -> tuple[Platform, list[str]]:
+    """The example org's config (a private copy), its local CRM seeded; answers the platform and lead ids."""
+    config = root / "config"
+    shutil.copytree(EXAMPLE, config)
+    plat = build(config=config, db=db or f"sqlite:///{root / 'state.sqlite'}", state_dir=root)
+    seed_org(plat, users=8, accounts=max(60, leads // 3), leads=leads, seed=11, show_progress=False)
+    ids = [str(lead.Id) for lead in plat.crm.query_all(Query("Lead", order_by=(("CreatedDate", False),)))]
+    return plat, ids
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """One step of the chain across a batch: how many ran and their mean wall time."""
+
+    name: str
+    runs: int
+    mean_ms: float
+
+
+def step_times(client: DBOSClient, prefix: str) -> tuple[list[StepTime], float, float]:
+    """Per-step wall times of the runs under ``prefix``; the mean time per run inside steps, and from the
+    first step's start to the last step's end (step times are in ms; run timestamps on SQLite are whole seconds).
+
+    Wall times are taken under the queue's concurrency, so they include waiting for the CPU and for locks.
+    """
+    runs = client.list_workflows(workflow_id_prefix=prefix, load_input=False, load_output=False)
+    spent: dict[str, list[float]] = defaultdict(list)
+    in_steps = in_runs = 0.0
+    for run in runs:
+        infos = [i for i in client.list_workflow_steps(run.workflow_id, load_output=False)
+                 if i["started_at_epoch_ms"] is not None and i["completed_at_epoch_ms"] is not None]
+        for info in infos:
+            ms = float(info["completed_at_epoch_ms"] - info["started_at_epoch_ms"])  # type: ignore[operator]
+            spent[info["function_name"].rsplit(".", 1)[-1]].append(ms)
+            in_steps += ms
+        if infos:
+            in_runs += float(max(i["completed_at_epoch_ms"] for i in infos)  # type: ignore[type-var]
+                             - min(i["started_at_epoch_ms"] for i in infos))  # type: ignore[type-var]
+    order = ["capture_step", "enrich_step", "enrich_degraded_step", "score_step", "route_step", "engage_step",
+             "finish_step"]
+    names = sorted(spent, key=lambda s: order.index(s) if s in order else len(order))
+    out = [StepTime(name, len(spent[name]), sum(spent[name]) / len(spent[name])) for name in names]
+    return out, in_steps / max(1, len(runs)), in_runs / max(1, len(runs))
+
+
+def chain_sqlite(n: int) -> None:
+    """Figure 3: the inbound chain on SQLite, offline providers, against the floor with as many steps."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plat, ids = seeded_org(Path(tmp), n + 20)
+        setup.launch(plat)
+        client = setup.client(plat.settings)
+        try:
+            # Warm the process (imports, the routing snapshot, the scoring config) on leads not measured.
+            for key in [inbound.start_lead(lead_id) for lead_id in ids[n:]]:
+                client.retrieve_workflow(key).get_result()
+            tag = f"chain-{time.monotonic_ns()}"
+            chain, floor, ratio = against_floor("inbound chain, SQLite, offline providers", inbound.inbound,
+                                                lambda i: (ids[i], None), n, CHAIN_STEPS, client, tag)
+            steps, in_steps, per_run = step_times(client, tag)
+        finally:
+            client.destroy()
+            setup.shutdown()
+    print(floor.line())
+    print(chain.line())
+    print(f"{'chain / floor (target >= 0.8x)':<44} {ratio:8.2f}x")
+    print(f"  per step, wall ms under the queue's concurrency ({plat.settings.chain_concurrency}):")
+    for st in steps:
+        print(f"    {st.name:<24} {st.mean_ms:8.1f} ms  x{st.runs}  ({100 * st.mean_ms * st.runs / n / per_run:4.1f}%"
+              " of run time)")
+    print(f"    {'between steps (engine)':<24} {per_run - in_steps:8.1f} ms  per run"
+          f"  ({100 * (per_run - in_steps) / per_run:4.1f}% of {per_run:.0f} ms, first step start to last step end)")
+
+
+Job = tuple[str, tuple[Any, ...]]
+
+
+def postgres_workers(url: str, root: Path, workers: int, jobs: Sequence[Job], label: str,
+                     env_extra: dict[str, str] | None = None) -> Figure:
+    """Enqueue the jobs (workflow name, args), then let ``workers`` worker processes drain the chain queue."""
     settings = build(db=url, state_dir=root).settings
     client = setup.client(settings)
     tag = f"pg{workers}-{time.monotonic_ns()}"
-    for i in range(n):
-        submit(client, "chain", f"{tag}-{i}", "probe.steps", k, i)
-    env = {**os.environ, "REVLOOPS_DB": url, "REVLOOPS_STATE_DIR": str(root)}
+    for i, (name, args) in enumerate(jobs):
+        submit(client, "chain", f"{tag}-{i}", name, *args)
+    env = {**os.environ, "REVLOOPS_DB": url, "REVLOOPS_STATE_DIR": str(root), **(env_extra or {})}
     procs = [subprocess.Popen([sys.executable, "-m", "revloops.engine.worker", "--executor-id", f"bench-{w}"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for w in range(workers)]
     try:
         while len(client.list_workflows(workflow_id_prefix=tag, status="SUCCESS", load_input=False,
-                                        load_output=False)) < n:
+                                        load_output=False)) < len(jobs):
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"a worker exited while {label} ran")
             time.sleep(0.2)
-        return Figure(f"Postgres, {workers} worker process(es), {k} steps", n, span_seconds(client, tag))
+        return Figure(f"Postgres, {workers} worker process(es), {label}", len(jobs), span_seconds(client, tag))
     finally:
         for p in procs:
             p.terminate()
@@ -130,13 +221,25 @@ def postgres_workers(url: str, root: Path, workers: int, n: int, k: int) -> Figu
         client.destroy()
 
 
-def postgres_figures(n: int, k: int) -> list[Figure]:
+def postgres_figures(n: int, k: int, chain_n: int) -> list[tuple[Figure, Figure]]:
+    """Figure 4: one vs two workers, for the trivial workflows and then the chain (each run on its own leads)."""
     with throwaway_postgres(durable=True) as pg, tempfile.TemporaryDirectory() as tmp:
-        settings = build(db=pg.url(), state_dir=Path(tmp)).settings
+        root = Path(tmp)
+        settings = build(db=pg.url(), state_dir=root).settings
         setup.migrate(settings)
         # A worker registers the queues; start one briefly so the client can enqueue onto them.
-        postgres_workers(pg.url(), Path(tmp), 1, 10, k)
-        return [postgres_workers(pg.url(), Path(tmp), w, n, k) for w in (1, 2)]
+        postgres_workers(pg.url(), root, 1, [("probe.steps", (k, i)) for i in range(10)], "warm-up")
+        floor = [postgres_workers(pg.url(), root, w, [("probe.steps", (k, i)) for i in range(n)], f"{k} steps")
+                 for w in (1, 2)]
+        if chain_n == 0:
+            return [(floor[0], floor[1])]
+        plat, ids = seeded_org(root, 2 * chain_n, db=pg.url())
+        env = {"REVLOOPS_CONFIG": str(plat.settings.config)}
+        batches = [ids[:chain_n], ids[chain_n:]]
+        chain = [postgres_workers(pg.url(), root, w, [("lead.inbound", (lead_id, None)) for lead_id in batch],
+                                  "inbound chain", env) for w, batch in zip((1, 2), batches, strict=True)]
+        plat.engine.dispose()
+        return [(floor[0], floor[1]), (chain[0], chain[1])]
 
 
 def main() -> None:
@@ -144,16 +247,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-chain", action="store_true", help="only the engine's floor")
     args = parser.parse_args()
     n = 150 if args.quick else 600
-    figures = sqlite_figures(n, args.steps)
-    for f in figures:
+    chain_n = 100 if args.quick else 300
+    for f in sqlite_figures(n, args.steps):
         print(f.line())
+    if not args.no_chain:
+        chain_sqlite(n)
     if not args.no_postgres:
-        one, two = postgres_figures(n, args.steps)
-        print(one.line())
-        print(two.line())
-        print(f"{'2 workers / 1 worker (target >= 1.6x)':<44} {two.per_second / one.per_second:8.2f}x")
+        pairs = postgres_figures(n, args.steps, 0 if args.no_chain else chain_n)
+        for one, two in pairs:
+            print(one.line())
+            print(two.line())
+            print(f"{'2 workers / 1 worker (target >= 1.6x)':<44} {two.per_second / one.per_second:8.2f}x")
 
 
 if __name__ == "__main__":
