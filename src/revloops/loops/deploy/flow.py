@@ -393,7 +393,8 @@ def territory_coverage(cfg: GtmConfig, crm: CRM) -> Coverage:
     status = {a.Id: a.Territory_Status__c for a in crm.query_all(Query("Account"))}  # type: ignore[attr-defined]
     opps = [(o.AccountId, o.Amount or 0.0) for o in crm.query_all(Query("Opportunity", (Filter("IsClosed", "eq", False),)))  # type: ignore[attr-defined]
             if o.AccountId]  # type: ignore[attr-defined]
-    people = {u.Id: u.Name or u.Username for u in crm.query_all(Query("User"))}  # type: ignore[attr-defined]
+    people = {u.Id: u.Name or " ".join(p for p in (u.FirstName, u.LastName) if p)  # type: ignore[attr-defined]
+              or u.Username for u in crm.query_all(Query("User"))}  # type: ignore[attr-defined]
     users = [(name_of[a.Territory2Id], a.RoleInTerritory2 or "", people.get(a.UserId, a.UserId))  # type: ignore[attr-defined]
              for a in crm.query_all(Query("UserTerritory2Association")) if a.Territory2Id in name_of]  # type: ignore[attr-defined]
     return coverage(rows, assoc, status, opps, users)
