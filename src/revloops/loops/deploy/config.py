@@ -171,6 +171,34 @@ def check_match_actions(cfg: GtmConfig) -> Iterable[ConfigIssue]:
                               f"match rules take assign or pending actions, not {rule.action.type!r}")
 
 
+MAX_RULES_PER_TERRITORY = 15  # Salesforce's limit of assignment rules per territory
+
+
+def check_limits(cfg: GtmConfig) -> Iterable[ConfigIssue]:
+    """More assign rules for one territory than Salesforce allows; a user holding a territory twice at once."""
+    match_rules = cfg.get("match_rules")
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(match_rules.rules if match_rules else []):
+        if rule.action.type != "assign":
+            continue
+        seen[rule.action.territory] = seen.get(rule.action.territory, 0) + 1
+        if seen[rule.action.territory] == MAX_RULES_PER_TERRITORY + 1:
+            yield ConfigIssue("match_rules", ("rules", i, "action", "territory"),
+                              f"territory {rule.action.territory!r} has more than {MAX_RULES_PER_TERRITORY} "
+                              "assignment rules (Salesforce's limit per territory)")
+    assignments = cfg.get("assignments")
+    held: dict[tuple[str, str], list[Assignment]] = {}
+    for i, a in enumerate(assignments.assignments if assignments else []):
+        key = (a.user.lower(), a.territory)
+        for other in held.get(key, []):
+            if (a.start or date.min) <= (other.end or date.max) and (other.start or date.min) <= (a.end or date.max):
+                yield ConfigIssue("assignments", ("assignments", i, "user"),
+                                  f"{a.user} already holds {a.territory} over these dates (one role per user "
+                                  "and territory)")
+                break
+        held.setdefault(key, []).append(a)
+
+
 def _roster(cfg: GtmConfig) -> set[str] | None:
     try:
         from revloops.loops.design.config import active_roster_usernames
@@ -202,4 +230,4 @@ FILES = [
     ConfigFileSpec("assignments", "deploy/assignments.yaml", AssignmentsFile, loop="deploy"),
     ConfigFileSpec("match_rules", "deploy/match_rules.yaml", RulesFile, loop="deploy"),
 ]
-CHECKS: list[Check] = [check_pools, check_roles, check_territories, check_match_actions, check_users]
+CHECKS: list[Check] = [check_pools, check_roles, check_territories, check_match_actions, check_users, check_limits]
