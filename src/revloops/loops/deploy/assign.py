@@ -25,6 +25,8 @@ from revloops.loops.deploy.assignment import (
     MANUAL,
     PENDING_AMBIGUOUS,
     PENDING_LOW,
+    PENDING_MULTI,
+    PENDING_NO_MATCH,
     Match,
     RuleTable,
     decide_matrix,
@@ -101,9 +103,10 @@ def _text(value: Any) -> str | None:
 
 def geo_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with ``geo.*`` and ``resolve_reason``, each distinct address normalised once."""
-    keys = [pl.col(c).cast(pl.String).fill_null("").alias(c) for c in GEO_INPUT]
-    keyed = frame.with_columns(keys)
-    distinct = keyed.select(GEO_INPUT).unique()
+    missing = [pl.lit(None, dtype=pl.String).alias(c) for c in GEO_INPUT if c not in frame.columns]
+    frame = frame.with_columns(missing) if missing else frame
+    frame = frame.with_columns([pl.col(c).cast(pl.String) for c in GEO_INPUT])
+    distinct = frame.select(GEO_INPUT).unique()
     out: dict[str, list[Any]] = {c: [] for c in _GEO_OUT}
     for country, state, postal, city in distinct.iter_rows():
         geo = normalise_geo(_text(country), _text(state), _text(postal), _text(city))
@@ -113,8 +116,7 @@ def geo_columns(frame: pl.DataFrame) -> pl.DataFrame:
             out[name].append(value)
     lookup = distinct.with_columns(
         *(pl.Series(n, out[n], dtype=pl.Boolean if n == "geo.ambiguous" else pl.String) for n in _GEO_OUT))
-    joined = keyed.with_row_index("__row").join(lookup, on=list(GEO_INPUT), how="left").sort("__row")
-    return joined.drop("__row").with_columns([frame.get_column(c) for c in GEO_INPUT])
+    return frame.join(lookup, on=list(GEO_INPUT), how="left", nulls_equal=True, maintain_order="left")
 
 
 def _rules_input(frame: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
@@ -151,10 +153,42 @@ def _resolved_status(res: Resolution | None) -> str | None:
     return None
 
 
+_STATUS = (ASSIGNED, PENDING_NO_MATCH, PENDING_MULTI, PENDING_AMBIGUOUS, PENDING_LOW, MANUAL)
+
+
+@dataclass
+class _Columns:
+    """The batch outcome while it is being decided: codes into ``_STATUS``, territory and rule indices."""
+
+    status: np.ndarray
+    territory: np.ndarray
+    rule: np.ndarray
+    confidence: np.ndarray
+    evidence: dict[int, dict[str, Any]] = field(default_factory=dict)  # row -> evidence (shared between rows)
+    unclear: list[bool] = field(default_factory=list)
+
+    def set(self, rows: Sequence[int] | np.ndarray, env: MatchEnv, status: str, territory: str | None,
+            rule_id: str | None, confidence: float, evidence: dict[str, Any] | None) -> None:
+        self.status[rows] = _STATUS.index(status)
+        self.territory[rows] = env.table.index[territory] if territory else -1
+        self.rule[rows] = env.table.rule_ids.index(rule_id) if rule_id else -1
+        self.confidence[rows] = confidence
+        for r in rows:
+            if evidence is None:
+                self.evidence.pop(int(r), None)
+            else:
+                self.evidence[int(r)] = evidence
+
+
 def assign_batch(frame: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | None, *,
                  manual: Mapping[str, str] | None = None, excluded: Mapping[str, frozenset[str]] | None = None,
                  threshold: float = DEFAULT_THRESHOLD) -> Assignments:
     """Match every account of ``frame`` (see :func:`accounts_frame`) through the batch path.
+
+    Accounts with the same address and rule fields get the same outcome, so the matrix and decisions run
+    once per distinct combination and spread to the accounts; an account with exclusions, and every
+    unclear account when the resolver reads more than the address (the LLM reads the name and website),
+    is decided on its own.
 
     Args:
         frame: accounts, one row each, with ``Id`` and their address and rule fields.
@@ -165,68 +199,124 @@ def assign_batch(frame: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | Non
         threshold: the least confidence an assignment from a resolved address needs.
     """
     manual, excluded = manual or {}, excluded or {}
-    geo = geo_columns(frame)
-    ids = geo.get_column("Id").to_list()
-    row_of = {a: i for i, a in enumerate(ids)}
-    excl_rows = {row_of[a]: names for a, names in excluded.items() if a in row_of}
-    verdict = decide_matrix(env.table, _matrix(env, geo), excl_rows)
-    status = np.array(["assigned", "pending:no_match", "pending:multi_match"], dtype=object)[verdict.status]
-    territory = np.array(env.table.territories + [None], dtype=object)[verdict.territory]
-    rule = np.array(env.table.rule_ids + [None], dtype=object)[verdict.rule]
-    confidence = np.ones(len(ids))
-    evidence: dict[str, dict[str, Any]] = {}
-    unclear = geo.with_row_index("__row").filter(pl.col("resolve_reason").is_not_null())
-    _resolve_rows(unclear, env, resolver, excluded, threshold, (status, territory, rule, confidence), evidence)
-    for i in np.flatnonzero(status == "pending:multi_match"):
-        evidence.setdefault(ids[i], {"status": status[i], "candidates": list(verdict.multi.get(int(i), ()))})
-    for i in np.flatnonzero(status == "pending:no_match"):
-        evidence.setdefault(ids[i], {"status": status[i], "rule_id": rule[i]})
-    for account, terr in manual.items():
-        if account in row_of:
-            i = row_of[account]
-            status[i], territory[i], rule[i], confidence[i] = MANUAL, terr, None, 1.0
+    keys = [*GEO_INPUT, *(f for f in env.compiled.fields if not f.startswith("geo."))]
+    frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in dict.fromkeys(keys)
+                                if c not in frame.columns])
+    codes = frame.select(pl.struct(list(dict.fromkeys(keys))).rank("dense")).to_series().to_numpy().astype(np.int64) - 1
+    _, first = np.unique(codes, return_index=True)
+    distinct = frame[first]
+    per_address = getattr(resolver, "per_address", False)
+    dcols = _decide_rows(distinct, env, resolver if per_address else None, {}, threshold)
+    cols = _Columns(dcols.status[codes], dcols.territory[codes], dcols.rule[codes], dcols.confidence[codes])
+    alone = set(excluded)
+    if not per_address and resolver is not None:
+        unclear_codes = np.flatnonzero(pl.Series(dcols.unclear).to_numpy())
+        rows = np.flatnonzero(np.isin(codes, unclear_codes))
+        alone |= set(frame.get_column("Id").gather(rows).to_list())
+    ids = frame.get_column("Id").cast(pl.String)
+    with_evidence = np.flatnonzero(np.isin(codes, np.array(sorted(dcols.evidence), dtype=np.int64)))
+    evidence = {a: dcols.evidence[int(codes[r])]
+                for a, r in zip(ids.gather(with_evidence).to_list(), with_evidence.tolist(), strict=True)}
+    special = sorted(_rows_of(frame.with_row_index("__row"), {a: a for a in alone}))
+    if special:
+        sub = _decide_rows(frame[special], env, resolver, excluded, threshold)
+        for j, row in enumerate(special):
+            cols.status[row], cols.territory[row], cols.rule[row] = sub.status[j], sub.territory[j], sub.rule[j]
+            cols.confidence[row] = sub.confidence[j]
+            account = str(ids[row])
             evidence.pop(account, None)
-    out = pl.DataFrame({"Id": ids, "status": status.tolist(), "territory": territory.tolist(),
-                        "rule_id": rule.tolist(), "confidence": confidence},
-                       schema={"Id": pl.String, "status": pl.String, "territory": pl.String,
-                               "rule_id": pl.String, "confidence": pl.Float64})
+            if j in sub.evidence:
+                evidence[account] = sub.evidence[j]
+    for row, account in _rows_of(frame.with_row_index("__row"), {a: a for a in manual}).items():
+        cols.set([row], env, MANUAL, None, None, 1.0, None)
+        evidence.pop(account, None)
+    return _assignments(ids, env, cols, manual, evidence)
+
+
+def _decide_rows(frame: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | None,
+                 excluded: Mapping[str, frozenset[str]], threshold: float) -> _Columns:
+    """Decide each row of ``frame`` (the distinct combinations, or accounts that need deciding alone)."""
+    geo = geo_columns(frame).with_row_index("__row")
+    verdict = decide_matrix(env.table, _matrix(env, geo), _rows_of(geo, excluded))
+    cols = _Columns(verdict.status.astype(np.int8), verdict.territory.copy(), verdict.rule.copy(),
+                    np.ones(geo.height))
+    cols.unclear = geo.get_column("resolve_reason").is_not_null().to_list()
+    for row in np.flatnonzero(cols.status == 1):
+        rule = env.table.rule_ids[cols.rule[row]] if cols.rule[row] >= 0 else None
+        cols.evidence[int(row)] = {"status": PENDING_NO_MATCH, "rule_id": rule}
+    for row, names in verdict.multi.items():
+        cols.evidence[row] = {"status": PENDING_MULTI, "candidates": list(names)}
+    unclear = geo.filter(pl.col("resolve_reason").is_not_null())
+    if unclear.height:
+        _resolve_groups(unclear, env, resolver, excluded, threshold, cols)
+    return cols
+
+
+def _rows_of(geo: pl.DataFrame, by_account: Mapping[str, Any]) -> dict[int, Any]:
+    if not by_account:
+        return {}
+    found = geo.filter(pl.col("Id").is_in(list(by_account))).select("__row", "Id")
+    return {row: by_account[account] for row, account in found.iter_rows()}
+
+
+def _assignments(ids: pl.Series, env: MatchEnv, cols: _Columns, manual: Mapping[str, str],
+                 evidence: dict[str, dict[str, Any]]) -> Assignments:
+    names = pl.Series(values=[*env.table.territories, None], dtype=pl.String)
+    rules = pl.Series(values=[*env.table.rule_ids, None], dtype=pl.String)
+    terr_idx = np.where(cols.territory >= 0, cols.territory, len(env.table.territories))
+    rule_idx = np.where(cols.rule >= 0, cols.rule, len(env.table.rule_ids))
+    out = pl.DataFrame({
+        "Id": ids, "status": pl.Series(values=list(_STATUS), dtype=pl.String).gather(cols.status.astype(np.int64)),
+        "territory": names.gather(terr_idx), "rule_id": rules.gather(rule_idx), "confidence": cols.confidence,
+    })
+    if manual:
+        out = out.with_columns(pl.when(pl.col("status") == MANUAL)
+                               .then(pl.col("Id").replace_strict(dict(manual), default=None, return_dtype=pl.String))
+                               .otherwise(pl.col("territory")).alias("territory"))
     return Assignments(out, evidence)
 
 
-def _resolve_rows(unclear: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | None,
-                  excluded: Mapping[str, frozenset[str]], threshold: float, cols: tuple[np.ndarray, ...],
-                  evidence: dict[str, dict[str, Any]]) -> None:
-    status, territory, rule, confidence = cols
-    if unclear.height == 0:
-        return
-    asked: dict[int, Resolution | None] = {}
-    resolved_rows: list[dict[str, Any]] = []
-    for row in unclear.iter_rows(named=True):
-        q = _question(row)
+def _resolve_groups(unclear: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | None,
+                    excluded: Mapping[str, frozenset[str]], threshold: float, cols: _Columns) -> None:
+    """Resolve each distinct question once (per address, or per account for a resolver that reads more)."""
+    rule_fields = [f for f in env.compiled.fields if not f.startswith("geo.") and f in unclear.columns]
+    keys = ([*GEO_INPUT, "resolve_reason", *rule_fields] if getattr(resolver, "per_address", False)
+            else ["__row"])
+    carried = [c for c in ("Id", "Name", "Website", *GEO_INPUT, "resolve_reason") if c not in keys]
+    groups = unclear.group_by(keys, maintain_order=True).agg(pl.col("__row").alias("__rows"),
+                                                              *(pl.first(c) for c in carried))
+    pending: list[tuple[dict[str, Any], Resolution, list[int]]] = []
+    for group in groups.iter_rows(named=True):
+        q = _question(group)
         res = resolver.resolve(q) if resolver is not None else None
-        asked[row["__row"]] = res
         parked = _resolved_status(res)
         if parked is not None:
-            i = row["__row"]
-            status[i], territory[i], rule[i], confidence[i] = parked, None, None, res.confidence if res else 0.0
-            evidence[row["Id"]] = _evidence(q, None, res, parked)
+            cols.set(group["__rows"], env, parked, None, None, res.confidence if res else 0.0,
+                     _evidence(q, None, res, parked))
             continue
         assert res is not None
-        resolved_rows.append({**row, "geo.country": res.country, "geo.region": res.region, "geo.ambiguous": False})
-    if not resolved_rows:
+        pending.append((group, res, sorted(group["__rows"])))
+    if not pending:
         return
-    again = pl.DataFrame(resolved_rows, infer_schema_length=None)
-    verdict = decide_matrix(env.table, _matrix(env, again))
-    for j, row in enumerate(again.iter_rows(named=True)):
-        i, res = row["__row"], asked[row["__row"]]
-        assert res is not None
-        names = excluded.get(row["Id"])
-        match = (decide_one(env.table, np.flatnonzero(_matrix(env, again[j])[0]).tolist(), names) if names
-                 else verdict.match(env.table, j))
-        final = weigh(match, res.confidence, threshold)
-        status[i], confidence[i] = final, res.confidence
-        territory[i], rule[i] = (match.territory, match.rule_id) if final == ASSIGNED else (None, match.rule_id)
-        evidence[row["Id"]] = _evidence(_question(row), match, res, final)
+    pending.sort(key=lambda p: p[2][0])
+    again = unclear.filter(pl.col("__row").is_in([rows[0] for _, _, rows in pending])).sort("__row")
+    order = {r: i for i, r in enumerate(again.get_column("__row").to_list())}
+    again = again.with_columns(pl.Series("geo.country", [p[1].country for p in pending], dtype=pl.String),
+                               pl.Series("geo.region", [p[1].region for p in pending], dtype=pl.String),
+                               pl.lit(False).alias("geo.ambiguous"))
+    matrix = _matrix(env, again)
+    verdict = decide_matrix(env.table, matrix)
+    ids = unclear.select("__row", "Id").to_dict(as_series=False)
+    account_of = dict(zip(ids["__row"], ids["Id"], strict=True))
+    for group, res, rows in pending:
+        j = order[rows[0]]
+        plain = [r for r in rows if account_of[r] not in excluded]
+        for subset, match in ([(plain, verdict.match(env.table, j))] if plain else []) + [
+                ([r], decide_one(env.table, np.flatnonzero(matrix[j]).tolist(), excluded[account_of[r]]))
+                for r in rows if account_of[r] in excluded]:
+            final = weigh(match, res.confidence, threshold)
+            cols.set(subset, env, final, match.territory if final == ASSIGNED else None, match.rule_id,
+                     res.confidence, _evidence(_question(group), match, res, final))
 
 
 def assign_one(record: Mapping[str, Any], env: MatchEnv, resolver: GeoResolver | None, *,

@@ -158,12 +158,43 @@ class MatrixVerdict:
                      table.rule_ids[rule] if rule >= 0 else None, self.multi.get(row, ()))
 
 
+def _patterns(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a Boolean matrix (first occurrence of each) and each row's pattern index."""
+    if matrix.shape[1] <= 62:
+        keys = matrix.astype(np.int64) @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
+    else:
+        packed = np.ascontiguousarray(np.packbits(matrix, axis=1))
+        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
 def decide_matrix(table: RuleTable, matrix: np.ndarray,
                   excluded: Mapping[int, frozenset[str]] | None = None) -> MatrixVerdict:
     """The verdicts of many accounts from the batch match matrix (rows × rules, Boolean).
 
-    Rows with exclusions (few) go through ``decide_one``; the rest are decided with array operations.
+    Accounts share a handful of patterns (which rules hold), so each distinct pattern is decided once with
+    array operations and the verdict spread to its rows; rows with exclusions (few) go through ``decide_one``.
     """
+    first, inverse = _patterns(matrix)
+    unique = _decide_dense(table, matrix[first])
+    status, territory, rule = unique.status[inverse], unique.territory[inverse], unique.rule[inverse]
+    verdict = MatrixVerdict(status, territory, rule, {})
+    for pattern, names in unique.multi.items():
+        for row in np.flatnonzero(inverse == pattern):
+            verdict.multi[int(row)] = names
+    for row, names in (excluded or {}).items():
+        one = decide_one(table, np.flatnonzero(matrix[row]).tolist(), names)
+        status[row] = _CODES.index(one.status)
+        territory[row] = table.index[one.territory] if one.territory else -1
+        rule[row] = table.rule_ids.index(one.rule_id) if one.rule_id else -1
+        verdict.multi.pop(row, None)
+        if one.candidates:
+            verdict.multi[row] = one.candidates
+    return verdict
+
+
+def _decide_dense(table: RuleTable, matrix: np.ndarray) -> MatrixVerdict:
     n = matrix.shape[0]
     kinds = np.array(table.kinds)
     assign_cols = np.flatnonzero(kinds == "assign")
@@ -193,14 +224,6 @@ def decide_matrix(table: RuleTable, matrix: np.ndarray,
     verdict = MatrixVerdict(status, territory, rule, {})
     for row in np.flatnonzero(status == 2):
         verdict.multi[int(row)] = decide_one(table, np.flatnonzero(matrix[row]).tolist()).candidates
-    for row, names in (excluded or {}).items():
-        one = decide_one(table, np.flatnonzero(matrix[row]).tolist(), names)
-        status[row] = _CODES.index(one.status)
-        territory[row] = table.index[one.territory] if one.territory else -1
-        rule[row] = table.rule_ids.index(one.rule_id) if one.rule_id else -1
-        verdict.multi.pop(row, None)
-        if one.candidates:
-            verdict.multi[row] = one.candidates
     return verdict
 
 

@@ -150,6 +150,8 @@ class OfflineResolver:
     """
 
     name: str = "gazetteer"
+    #: answers depend on the address alone, so the batch path asks once per distinct address
+    per_address: bool = True
     _memo: dict[tuple[str | None, ...], Resolution | None] = field(default_factory=dict)
 
     def resolve(self, question: GeoQuestion) -> Resolution | None:
