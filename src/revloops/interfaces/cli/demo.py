@@ -111,6 +111,23 @@ def chain_section(plat: Platform, state: Path, count: int = 200) -> None:
         render(decision)
 
 
+def deploy_section(plat: Platform, state: Path) -> None:
+    """Deploy: the territory hierarchy synced into the CRM, accounts assigned, coverage and the review queue"""
+    from revloops.interfaces.cli.territories import print_assign_plan, print_coverage, print_pending, print_sync_plan
+    from revloops.loops.deploy import flow
+
+    print_sync_plan(flow.plan_sync(plat.config, plat.crm, plat.decisions), limit=8)
+    applied = flow.apply_sync(plat.config, plat.crm, plat.decisions, actor="demo")
+    console.print(f"applied {sum(r.success for r in applied.results)} records; a second plan:")
+    print_sync_plan(flow.plan_sync(plat.config, plat.crm, plat.decisions))
+    flow.add_awkward_accounts(plat.crm)
+    plan = flow.plan_assignments(plat.config, plat.crm, flow.make_resolver(plat.llm))
+    print_assign_plan(plan, limit=5)
+    flow.apply_assignments(plan, plat.crm, plat.decisions, config_version=plat.config.version, actor="demo")
+    print_coverage(flow.territory_coverage(plat.config, plat.crm))
+    print_pending(flow.pending(plat.crm))
+
+
 def demo_sections() -> list[Callable[[Platform, Path], None]]:
     """The loops' demo sections, in chain order; each loop adds its own as it lands."""
-    return [design_section, route_section, chain_section]
+    return [design_section, deploy_section, route_section, chain_section]

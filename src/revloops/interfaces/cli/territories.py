@@ -171,7 +171,9 @@ def print_pending(found: list[flow.PendingAccount], limit: int = 50) -> None:
     for p in found[:limit]:
         ev = p.evidence
         res = ev.get("resolution") or {}
-        bits = [ev.get("why_resolved") or "", f"proposed {ev['proposed']}" if ev.get("proposed") else "",
+        bits = [ev.get("why_resolved") or "",
+                "no territory rule holds" + (f" (only {ev['rule_id']})" if ev.get("rule_id") else "")
+                if p.status == "pending:no_match" else "", f"proposed {ev['proposed']}" if ev.get("proposed") else "",
                 f"candidates {', '.join(ev['candidates'])}" if ev.get("candidates") else "",
                 f"read as {res.get('country')} ({res.get('confidence')})" if res.get("country") else "",
                 "; ".join(res.get("evidence") or [])[:160], " ".join(res.get("urls") or [])]

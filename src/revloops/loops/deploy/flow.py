@@ -398,3 +398,25 @@ def territory_coverage(cfg: GtmConfig, crm: CRM) -> Coverage:
     users = [(name_of[a.Territory2Id], a.RoleInTerritory2 or "", people.get(a.UserId, a.UserId))  # type: ignore[attr-defined]
              for a in crm.query_all(Query("UserTerritory2Association")) if a.Territory2Id in name_of]  # type: ignore[attr-defined]
     return coverage(rows, assoc, status, opps, users)
+
+
+# -- demo ---------------------------------------------------------------------------------------------
+
+#: accounts whose addresses need reading, added by the demo so the review queue has something in it
+AWKWARD_ACCOUNTS = (
+    {"Name": "Peach State Freight", "BillingState": "Georgia"},
+    {"Name": "Peachtree Analytics", "BillingState": "Georgia", "BillingCity": "Atlanta"},
+    {"Name": "Turia Systems", "BillingCity": "Valencia"},
+    {"Name": "Thames Data", "BillingCity": "London"},
+    {"Name": "Mixed Signals GmbH", "BillingCountry": "Germany", "BillingState": "CA"},
+    {"Name": "Paulista Software", "BillingCountry": "Brazil"},
+)
+
+
+def add_awkward_accounts(crm: CRM) -> list[str]:
+    """Create the demo's awkward accounts (idempotent by External_Id__c) and answer their ids."""
+    ids = []
+    for i, fields in enumerate(AWKWARD_ACCOUNTS):
+        res = crm.upsert("Account", "External_Id__c", f"demo-awkward-{i}", fields)
+        ids.append(res.id or "")
+    return ids
