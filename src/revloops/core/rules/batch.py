@@ -13,11 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf
-from revloops.core.rules.conditions import leaves as _leaves
 from revloops.core.rules.values import DATE_RE, NUMBER_RE, WS, is_missing
 
 _KINDS = ("str", "num", "bool", "date", "present")
@@ -49,12 +47,52 @@ def _column(kind: str, values: list[Any]) -> pl.Series:
     return pl.Series(values=values, dtype={"str": pl.String, "bool": pl.Boolean}[kind])
 
 
+_NONE = type(None)
+_SAMPLE = 20_000  # values read to judge whether a text field's values repeat
+_FAST: dict[frozenset[type], Any] = {
+    frozenset({str}): pl.String, frozenset({int}): pl.Float64, frozenset({float}): pl.Float64,
+    frozenset({int, float}): pl.Float64, frozenset({bool}): pl.Boolean, frozenset({date}): pl.Date,
+}
+
+
+def _repeats(values: list[Any]) -> bool:
+    """Whether a text column's values repeat enough for dictionary encoding (judged on a sample)."""
+    sample = values[:_SAMPLE]
+    return len(sample) >= 64 and len(set(sample)) * 4 <= len(sample)
+
+
+def _fast_column(raw: list[Any], categories: pl.Categories) -> pl.Series | None:
+    """One typed column straight from the values when they are all of one plain kind (or missing);
+    ``None`` when they need the per-value reading (mixed kinds, datetimes, subclasses, containers)."""
+    types = set(map(type, raw))
+    types.discard(_NONE)
+    dtype = _FAST.get(frozenset(types)) if types else pl.String
+    if dtype is None:
+        return None
+    if dtype == pl.String and types and _repeats(raw):
+        dtype = pl.Categorical(categories)  # the batch path tests each distinct text once
+    try:
+        column = pl.Series(values=raw, dtype=dtype, strict=False)
+    except (OverflowError, pl.exceptions.PolarsError):
+        return None
+    return column.fill_nan(None) if dtype == pl.Float64 else column
+
+
 def contexts_to_frame(contexts: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> pl.DataFrame:
-    """Build the batch frame of ``fields`` from flat contexts (one row per context, in order)."""
+    """Build the batch frame of ``fields`` from flat contexts (one row per context, in order).
+
+    Text that repeats (countries, sources, titles) is stored dictionary-encoded, so the batch path
+    reads each distinct value once; values of mixed kinds are split into ``field@kind`` columns.
+    """
     rows = list(contexts)
+    categories = pl.Categories.random()
     data: dict[str, pl.Series] = {}
     for name in fields:
         raw = [row.get(name) for row in rows]
+        fast = _fast_column(raw, categories)
+        if fast is not None:
+            data[name] = fast
+            continue
         kinds = [_kind(v) for v in raw]
         present = {k for k in kinds if k is not None}
         if len(present) <= 1 and "present" not in present:
@@ -104,7 +142,7 @@ class _Views:
             expr = pl.col(col)
             if col.endswith("@present"):
                 present.append(expr.fill_null(False))
-            elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+            elif dtype.base_type() in (pl.String, pl.Categorical, pl.Enum):
                 strs.append(expr.cast(pl.String))
             elif dtype in _NUMERIC:
                 nums.append(expr.cast(pl.Float64).fill_nan(None) if dtype in (pl.Float32, pl.Float64)
@@ -222,31 +260,3 @@ def condition_expr(cond: Condition | None) -> pl.Expr:
         return pl.all_horizontal([condition_expr(c) for c in cond.items] or [pl.lit(True)])
     assert isinstance(cond, AnyOf)
     return pl.any_horizontal([condition_expr(c) for c in cond.items] or [pl.lit(False)])
-
-
-def match_matrix(conditions: Sequence[tuple[str, Condition | None]], fields: Sequence[str],
-                 frame: pl.DataFrame) -> pl.DataFrame:
-    """One Boolean column per rule (named by rule id): whether its condition holds for each row."""
-    needed: dict[str, set[str]] = {}
-    for _, cond in conditions:
-        for leaf in _leaves(cond):
-            needed.setdefault(leaf.field, set()).update(_views_needed(leaf))
-    views = _Views(frame.schema, needed)
-    # with_columns (not select) so that constant conditions still broadcast to every row
-    hidden = [f"__rule{k}" for k in range(len(conditions))]
-    return (
-        frame.lazy()
-        .with_columns(**views.exprs)
-        .with_columns([condition_expr(cond).alias(h) for h, (_, cond) in zip(hidden, conditions, strict=True)])
-        .select([pl.col(h).alias(rule_id) for h, (rule_id, _) in zip(hidden, conditions, strict=True)])
-        .collect()
-    )
-
-
-def first_true(matrix: np.ndarray) -> np.ndarray:
-    """Per row, the index of the first True column, or -1."""
-    if matrix.shape[1] == 0:
-        return np.full(matrix.shape[0], -1, dtype=np.int64)
-    idx: np.ndarray = matrix.argmax(axis=1).astype(np.int64)
-    idx[~matrix.any(axis=1)] = -1
-    return idx

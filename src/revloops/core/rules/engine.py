@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 
-from revloops.core.rules.batch import first_true, match_matrix
+from revloops.core.rules.matrix import first_true, match_matrix, rule_arrays
 from revloops.core.rules.codegen import build_walk
 from revloops.core.rules.conditions import Condition, Leaf, leaves
 from revloops.core.rules.schema import Rule, RulesFile
@@ -150,11 +150,15 @@ class CompiledRules:
 
     def match_matrix(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The batch path: one Boolean column per rule (named by rule id) over a frame of contexts."""
-        return match_matrix([(r.id, r.condition) for r in self.rules], self.fields, frame)
+        return match_matrix([(r.id, r.condition) for r in self.rules], frame)
+
+    def match_columns(self, frame: pl.DataFrame) -> list[np.ndarray]:
+        """The batch path: per rule, a NumPy Boolean array of whether it holds on each row."""
+        return rule_arrays([r.condition for r in self.rules], frame)
 
     def first_match(self, frame: pl.DataFrame) -> np.ndarray:
         """The batch path: per row, the index into ``rules`` of the first holding rule, or -1."""
-        return first_true(self.match_matrix(frame).to_numpy())
+        return first_true(self.match_columns(frame), frame.height)
 
     def first_holding(self, ctx: Mapping[str, Any], start: int = 0) -> int:
         """The index of the first rule at or after ``start`` whose condition holds, or -1."""

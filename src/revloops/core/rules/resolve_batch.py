@@ -43,27 +43,41 @@ def row_context(frame: pl.DataFrame, index: int, fields: Sequence[str]) -> dict[
 
 
 class _Memo:
-    """Results of stateless handlers, keyed by rule and the values of the fields they depend on."""
+    """Results of stateless handlers, keyed by rule and the values of the fields they depend on.
+
+    Owners are handled as codes into ``table`` so that a million rows never become a million strings
+    until the very end."""
 
     def __init__(self, compiled: CompiledRules, resolver: BatchResolver, frame: pl.DataFrame) -> None:
         self.compiled, self.resolver, self.frame = compiled, resolver, frame
         self.cache: dict[tuple[Any, ...], HandlerResult] = {}
         self.deps = [resolver.depends_on(r.action) for r in compiled.rules]
+        self.table: list[str] = [UNROUTED]
+        self._codes: dict[str, int] = {UNROUTED: 0}
+
+    def code(self, owner: str | None) -> int:
+        """The code of an owner (-1: unresolved)."""
+        if owner is None:
+            return -1
+        found = self._codes.get(owner)
+        if found is None:
+            found = self._codes[owner] = len(self.table)
+            self.table.append(owner)
+        return found
 
     def vector(self, k: int, rows: np.ndarray) -> np.ndarray:
-        """Owner (or None) per row in ``rows`` for stateless rule ``k``."""
+        """Owner code (-1: unresolved) per row in ``rows`` for stateless rule ``k``."""
         deps = self.deps[k]
         assert deps is not None
         cols = [c for name in deps for c in _field_columns(self.frame, name)]
         if not cols:
-            res = self.one(k, int(rows[0]))
-            return np.full(len(rows), res.owner_id, dtype=object)
+            return np.full(len(rows), self.code(self.one(k, int(rows[0])).owner_id), dtype=np.int64)
         sub = self.frame[rows].select(cols).with_row_index("__row")
         firsts = sub.unique(subset=cols, keep="first", maintain_order=True)
-        owners = [self.one(k, int(rows[i])).owner_id for i in firsts["__row"]]
-        keyed = firsts.drop("__row").with_columns(pl.Series("__owner", owners, dtype=pl.String))
+        codes = [self.code(self.one(k, int(rows[i])).owner_id) for i in firsts["__row"]]
+        keyed = firsts.drop("__row").with_columns(pl.Series("__code", codes, dtype=pl.Int64))
         joined = sub.join(keyed, on=cols, how="left", nulls_equal=True, maintain_order="left")
-        return np.asarray(joined["__owner"].to_list(), dtype=object)
+        return joined.get_column("__code").to_numpy()
 
     def one(self, k: int, row: int) -> HandlerResult:
         deps = self.deps[k] or ()
@@ -88,45 +102,62 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
     be left out only if ``contexts_to_frame`` was given it: an absent column reads as missing).
     Stateful handlers receive the row's context rebuilt from the frame's columns.
     """
-    matrix = compiled.match_matrix(frame).to_numpy()
-    n, count = matrix.shape
-    owners = np.full(n, UNROUTED, dtype=object)
+    n = frame.height
+    columns = compiled.match_columns(frame)
+    owners = np.zeros(n, dtype=np.int64)  # codes into memo.table; 0 is UNROUTED
     chosen = np.full(n, -1, dtype=np.int64)
-    open_ = np.ones(n, dtype=bool)
     resume = np.full(n, -1, dtype=np.int64)
+    open_ = np.ones(n, dtype=bool)
     memo = _Memo(compiled, resolver, frame)
     for k, rule in enumerate(compiled.rules):
-        cand = open_ & matrix[:, k]
-        if not cand.any():
+        rows = np.flatnonzero(open_ & columns[k])
+        if not len(rows):
             continue
         if memo.deps[k] is None:  # stateful: finish these rows one by one, in order, below
-            resume[cand], open_[cand] = k, False
+            resume[rows], open_[rows] = k, False
             continue
-        rows = np.flatnonzero(cand)
         got = memo.vector(k, rows)
-        ok: np.ndarray = got != None  # noqa: E711 - elementwise over an object array
-        owners[rows[ok]], chosen[rows[ok]] = got[ok], k
-        open_[rows[ok]] = False
-        if rule.on_unresolved == "pending":
-            miss = rows[~ok]
-            owners[miss], chosen[miss], open_[miss] = f"pending:{rule.id}", k, False
-    for i in np.flatnonzero(resume >= 0):
-        owners[i], chosen[i] = _finish(compiled, memo, matrix[i], int(i), int(resume[i]))
-    ids = [compiled.rules[k].id if k >= 0 else None for k in chosen]
-    return BatchOutcome(chosen, ids, owners.tolist())
+        done = rows[got >= 0]
+        owners[done], chosen[done], open_[done] = got[got >= 0], k, False
+        if rule.on_unresolved == "pending":  # the others walk on: they stay open
+            miss = rows[got < 0]
+            owners[miss], chosen[miss], open_[miss] = memo.code(f"pending:{rule.id}"), k, False
+    stateful = np.flatnonzero(resume >= 0)
+    if len(stateful):
+        matrix = np.stack([col[stateful] for col in columns], axis=1)
+        contexts = _contexts(frame, stateful, _all_fields(compiled.fields, frame))
+        for j, i in enumerate(stateful):
+            owner, chosen[i] = _finish(compiled, memo, matrix[j], int(i), int(resume[i]), contexts[j])
+            owners[i] = memo.code(owner)
+    names = np.array([r.id for r in compiled.rules] + [None], dtype=object)
+    return BatchOutcome(chosen, names[chosen].tolist(), np.array(memo.table, dtype=object)[owners].tolist())
 
 
-def _finish(compiled: CompiledRules, memo: _Memo, row: np.ndarray, i: int, k: int) -> tuple[str, int]:
-    fields = compiled.fields
-    ctx: Mapping[str, Any] | None = None
+def _contexts(frame: pl.DataFrame, rows: np.ndarray, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """The flat contexts of many rows at once (as ``row_context`` builds one)."""
+    cols = {name: _field_columns(frame, name) for name in fields}
+    names = list(dict.fromkeys(c for cs in cols.values() for c in cs))
+    if not names:
+        return [{} for _ in rows]
+    sub = frame[rows].select(names)
+    out: list[dict[str, Any]] = []
+    for rec in sub.iter_rows(named=True):
+        ctx: dict[str, Any] = {}
+        for name, cs in cols.items():
+            for c in cs:
+                if rec[c] is not None:
+                    ctx[name] = rec[c]
+                    break
+        out.append(ctx)
+    return out
+
+
+def _finish(compiled: CompiledRules, memo: _Memo, row: np.ndarray, i: int, k: int,
+            ctx: Mapping[str, Any]) -> tuple[str, int]:
     while k < len(compiled.rules):
         if row[k]:
             rule = compiled.rules[k]
-            if memo.deps[k] is None:
-                ctx = ctx if ctx is not None else row_context(memo.frame, i, _all_fields(fields, memo))
-                res = _call(memo.resolver, rule.action, ctx)
-            else:
-                res = memo.one(k, i)
+            res = _call(memo.resolver, rule.action, ctx) if memo.deps[k] is None else memo.one(k, i)
             if res.owner_id is not None:
                 return res.owner_id, k
             if rule.on_unresolved == "pending":
@@ -135,6 +166,6 @@ def _finish(compiled: CompiledRules, memo: _Memo, row: np.ndarray, i: int, k: in
     return UNROUTED, -1
 
 
-def _all_fields(fields: Sequence[str], memo: _Memo) -> list[str]:
-    names = {c.split("@", 1)[0] for c in memo.frame.columns}
+def _all_fields(fields: Sequence[str], frame: pl.DataFrame) -> list[str]:
+    names = {c.split("@", 1)[0] for c in frame.columns}
     return list(dict.fromkeys([*fields, *sorted(names)]))
