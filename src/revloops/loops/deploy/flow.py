@@ -56,7 +56,8 @@ def plan_sync(cfg: GtmConfig, crm: CRM, decisions: DecisionStore | None = None, 
               today: dt.date | None = None) -> sync.SyncPlan:
     """The sync plan of the config's hierarchy and user assignments against the CRM."""
     (tree,) = _require(cfg, "territories")
-    return sync.plan(crm, tree, _user_assignments(cfg), today=today, decisions=decisions, refresh=refresh)
+    return sync.plan(crm, tree, _user_assignments(cfg), today=today, decisions=decisions, refresh=refresh,
+                     basis=cfg.version)
 
 
 def apply_sync(cfg: GtmConfig, crm: CRM, decisions: DecisionStore | None = None, *, actor: str = "cli",
@@ -64,7 +65,7 @@ def apply_sync(cfg: GtmConfig, crm: CRM, decisions: DecisionStore | None = None,
     """Apply the sync (re-planned from a full read), 200 records a call."""
     (tree,) = _require(cfg, "territories")
     return sync.apply(crm, tree, _user_assignments(cfg), today=today, decisions=decisions,
-                      config_version=cfg.version, actor=actor, progress=progress)
+                      config_version=cfg.version, actor=actor, progress=progress, basis=cfg.version)
 
 
 def make_resolver(llm: LLM | None) -> GeoResolver:

@@ -67,6 +67,8 @@ class UserAssignment(Protocol):
     user: str
     territory: str
     role: str
+    start: dt.date | None
+    end: dt.date | None
 
     def active_on(self, day: dt.date) -> bool: ...
 

@@ -107,12 +107,37 @@ def read_snapshot(crm: CRM, model_name: str) -> CrmSnapshot:
                        user_assignments=assignments, usernames=users)
 
 
-def watermark(crm: CRM, model_id: str) -> list[list[Any]]:
-    """Per object the sync reads: how many records and the latest ``SystemModstamp`` (any write moves one)."""
-    out: list[list[Any]] = []
-    for sobject, filters in ((MODEL, (Filter("Id", "eq", model_id),)), (TYPE, ()),
-                             (TERRITORY, (Filter("Territory2ModelId", "eq", model_id),)), (USER_ASSIGNMENT, ()),
-                             ("User", ())):
+def fingerprint(tree: TerritoryTree, assignments: Sequence[UserAssignment], today: dt.date,
+                basis: str | None = None) -> str:
+    """A cheap digest of what the config asks for on ``today``.
+
+    ``basis`` is the config version (a commit or a content hash, taken when the config was loaded): with it
+    only the dated assignments are looked at; without it the models are serialised.
+    """
+    import hashlib
+
+    import pydantic_core
+
+    if basis:
+        h = hashlib.sha256(basis.encode())
+        h.update(bytes(a.active_on(today) for a in assignments if a.start is not None or a.end is not None))
+    else:
+        h = hashlib.sha256(pydantic_core.to_json(tree))
+        h.update(pydantic_core.to_json(list(assignments)))
+        h.update(bytes(a.active_on(today) for a in assignments))
+    return "sha256:" + h.hexdigest()
+
+
+def watermark(crm: CRM, model: SObject) -> list[list[Any]]:
+    """Per object the sync reads: how many records and the latest ``SystemModstamp`` (any write moves one).
+
+    Users are left out: a user leaving the org takes their assignments with them, which moves the
+    assignments' watermark.
+    """
+    stamp = model.SystemModstamp
+    out: list[list[Any]] = [[MODEL, 1, stamp.isoformat() if stamp else None]]
+    for sobject, filters in ((TYPE, ()), (TERRITORY, (Filter("Territory2ModelId", "eq", model.Id),)),
+                             (USER_ASSIGNMENT, ())):
         page = crm.query(Query(sobject, filters, (("SystemModstamp", True),)), page_size=1)
         stamp = page.records[0].SystemModstamp if page.records else None
         out.append([sobject, page.total, stamp.isoformat() if stamp else None])
@@ -127,7 +152,7 @@ def _last_sync(decisions: DecisionStore | None, model_id: str) -> Decision | Non
 
 
 def plan(crm: CRM, tree: TerritoryTree, assignments: Iterable[UserAssignment], *, today: dt.date | None = None,
-         decisions: DecisionStore | None = None, refresh: bool = False) -> SyncPlan:
+         decisions: DecisionStore | None = None, refresh: bool = False, basis: str | None = None) -> SyncPlan:
     """Plan a sync of ``tree`` and ``assignments`` into ``crm``.
 
     Args:
@@ -137,19 +162,22 @@ def plan(crm: CRM, tree: TerritoryTree, assignments: Iterable[UserAssignment], *
         today: the day assignments are judged on (default: today, UTC).
         decisions: the decision log; with it an unchanged CRM and config plan from the watermark alone.
         refresh: always read every record.
+        basis: the config version, which makes the unchanged check cheaper (see :func:`fingerprint`).
 
     Returns:
         The plan, in apply order.
     """
-    desired = desired_state(tree, assignments, today or dt.datetime.now(dt.UTC).date())
-    wanted = desired.digest()
+    day = today or dt.datetime.now(dt.UTC).date()
+    assignments = list(assignments)
     model = crm.find_one(Query(MODEL, (Filter("DeveloperName", "eq", tree.model.developer_name),)))
     if model is not None and model.Id and not refresh:
         last = _last_sync(decisions, model.Id)
-        if last is not None and last.detail.get("desired") == wanted:
-            mark = watermark(crm, model.Id)
+        if last is not None and last.detail.get("fingerprint") == fingerprint(tree, assignments, day, basis):
+            mark = watermark(crm, model)
             if mark == last.detail.get("watermark"):
-                return SyncPlan([], wanted, model.Id, mark, fast=True)
+                return SyncPlan([], str(last.detail.get("desired")), model.Id, mark, fast=True)
+    desired = desired_state(tree, assignments, day)
+    wanted = desired.digest()
     current = current_state(read_snapshot(crm, tree.model.developer_name))
     return SyncPlan(plan_sync(desired, current), wanted, model.Id if model else None)
 
@@ -237,7 +265,7 @@ def _apply_group(crm: CRM, group: list[Change], ids: _Ids, out: list[StepResult]
 
 def apply(crm: CRM, tree: TerritoryTree, assignments: Iterable[UserAssignment], *, today: dt.date | None = None,
           decisions: DecisionStore | None = None, config_version: str = "", actor: str = "cli",
-          progress: Progress | None = None) -> ApplyResult:
+          progress: Progress | None = None, basis: str | None = None) -> ApplyResult:
     """Plan from a full read and apply, 200 records a call, a result per record.
 
     A failed record fails alone (its children are skipped, naming the parent); an adapter error stops the
@@ -260,16 +288,17 @@ def apply(crm: CRM, tree: TerritoryTree, assignments: Iterable[UserAssignment], 
         return result
     model_id = ids.by["model"].get(tree.model.developer_name)
     if result.complete and decisions is not None and model_id:
-        _record_sync(crm, decisions, model_id, desired, config_version, actor)
+        fp = fingerprint(tree, assignments, today or dt.datetime.now(dt.UTC).date(), basis)
+        _record_sync(crm, decisions, model_id, desired, fp, config_version, actor)
     return result
 
 
-def _record_sync(crm: CRM, decisions: DecisionStore, model_id: str, desired: State, config_version: str,
-                 actor: str) -> None:
-    mark = watermark(crm, model_id)
+def _record_sync(crm: CRM, decisions: DecisionStore, model_id: str, desired: State, fp: str,
+                 config_version: str, actor: str) -> None:
+    mark = watermark(crm, crm.get(MODEL, model_id))
     decisions.record(Decision(
         loop="deploy", sobject=MODEL, record_id=model_id, outcome="synced",
-        detail={"desired": desired.digest(), "watermark": mark, "records": len(desired.items)},
+        detail={"desired": desired.digest(), "fingerprint": fp, "watermark": mark, "records": len(desired.items)},
         explanation=f"territory model synced: {len(desired.items)} records match the config",
         config_version=config_version, inputs_digest=desired.digest(), actor=actor,
     ))
