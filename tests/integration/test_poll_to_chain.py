@@ -49,3 +49,26 @@ def test_a_created_lead_is_polled_and_chained_to_an_owner(plat: Platform) -> Non
     loops = sorted(d.loop for d in plat.decisions.for_record(lead_id))
     expected = ["generate", "qualify", "route"] + (["engage"] if lead.OwnerId.startswith("005") else [])  # type: ignore[attr-defined]
     assert loops == sorted(expected)
+
+
+@pytest.mark.timeout(180)
+def test_an_event_for_a_lead_already_run_is_marked_done(plat: Platform) -> None:
+    from revloops.chains.inbound import dispatch_pending, start_lead
+    from revloops.core.events import CrmEvent
+
+    lead_id = plat.crm.create(Lead(LastName="Ode", Company="Contoso", Country="DE", Email="ode@contoso.example"))
+    start_lead(lead_id)  # run outside the inbox (the demo, the CLI)
+    wait_for(lambda: _finished(lead_id), 120, "the lead's run to finish")
+    event = CrmEvent(id=f"sf-webhook-{lead_id}", type="lead.created", object="Lead", record_id=lead_id,
+                     occurred_at=dt.datetime.now(dt.UTC))
+    plat.inbox.accept([event], "webhook")
+    dispatch_pending(plat)
+    [entry] = [e for e in plat.inbox.entries(limit=50) if e.event.id == event.id]
+    assert entry.status == "done" and entry.workflow_id == f"lead-{lead_id}"
+
+
+def _finished(lead_id: str) -> bool:
+    from dbos import DBOS
+
+    status = DBOS.get_workflow_status(f"lead-{lead_id}")
+    return status is not None and status.status == "SUCCESS"

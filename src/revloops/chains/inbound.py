@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbos import DBOS
+from dbos import DBOS, WorkflowHandle
 from dbos import error as dbos_error
 
 from revloops.bootstrap import Platform
@@ -99,9 +99,11 @@ def engage_step(lead: dict[str, Any], owner_id: str, enrichment: dict[str, Any],
 
 @step(attempts=6, interval=0.5)
 def finish_step(event_id: str | None, workflow_id: str, summary: str) -> None:
-    """Mark the event that started the run as done."""
+    """Mark done the event that started the run, and any other event the dispatcher pointed at this run."""
+    inbox = platform().inbox
     if event_id:
-        platform().inbox.mark(event_id, "done", workflow_id=workflow_id, reason=summary)
+        inbox.mark(event_id, "done", workflow_id=workflow_id, reason=summary)
+    inbox.finish_workflow(workflow_id, summary)
 
 
 @workflow("lead.inbound")
@@ -130,11 +132,14 @@ def inbound(lead_id: str, event_id: str | None = None) -> dict[str, Any]:
             "play": engaged["play"] if engaged else None}
 
 
+def queue_lead(lead_id: str, event_id: str | None = None) -> WorkflowHandle[dict[str, Any]]:
+    """Queue the chain for a lead once (a second call returns the existing run, queued, running or done)."""
+    return enqueue_once(CHAIN_QUEUE, run_key("lead", lead_id), inbound, lead_id, event_id)
+
+
 def start_lead(lead_id: str, event_id: str | None = None) -> str:
-    """Queue the chain for a lead once (a second call returns the existing run); answers the workflow id."""
-    key = run_key("lead", lead_id)
-    enqueue_once(CHAIN_QUEUE, key, inbound, lead_id, event_id)
-    return key
+    """Queue the chain for a lead once; answers the workflow id (``lead-<lead id>``)."""
+    return queue_lead(lead_id, event_id).workflow_id
 
 
 def dispatch_pending(plat: Platform, limit: int = 1000) -> int:
@@ -148,9 +153,14 @@ def dispatch_pending(plat: Platform, limit: int = 1000) -> int:
         if event.type != "lead.created":
             plat.inbox.mark(event.id, "skipped", reason=f"no loop reacts to {event.type} yet")
             continue
-        workflow_id = start_lead(event.record_id, event.id)
-        plat.inbox.mark(event.id, "processing", workflow_id=workflow_id)
+        handle = queue_lead(event.record_id, event.id)
+        if not plat.inbox.mark(event.id, "processing", workflow_id=handle.workflow_id, only_from="pending"):
+            continue  # another worker's dispatch took it
         started += 1
+        # A run that finished before this event was pointed at it will not mark it: do it here. (A run
+        # finishing after the mark above marks every event pointing at it in its last step.)
+        if handle.get_status().status == "SUCCESS":
+            plat.inbox.mark(event.id, "done", reason="the lead's run had already finished", only_from="processing")
     return started
 
 

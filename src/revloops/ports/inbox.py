@@ -44,8 +44,16 @@ class EventInbox(abc.ABC):
         """Events by status, oldest first."""
 
     @abc.abstractmethod
-    def mark(self, event_id: str, status: str, *, workflow_id: str | None = None, reason: str | None = None) -> None:
-        """Move an event on (processing, done, failed)."""
+    def mark(self, event_id: str, status: str, *, workflow_id: str | None = None, reason: str | None = None,
+             only_from: str | None = None) -> bool:
+        """Move an event on (processing, done, failed, skipped); with ``only_from`` only from that status.
+
+        Answers whether the event moved.
+        """
+
+    @abc.abstractmethod
+    def finish_workflow(self, workflow_id: str, reason: str | None = None) -> int:
+        """Mark done every event a workflow run is processing (several events can name one lead's run)."""
 
     @abc.abstractmethod
     def counts(self) -> dict[str, int]:

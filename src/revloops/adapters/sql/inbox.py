@@ -74,14 +74,25 @@ class SqlInbox(EventInbox):
             for r in rows
         ]
 
-    def mark(self, event_id: str, status: str, *, workflow_id: str | None = None, reason: str | None = None) -> None:
+    def mark(self, event_id: str, status: str, *, workflow_id: str | None = None, reason: str | None = None,
+             only_from: str | None = None) -> bool:
         values: dict[str, Any] = {"status": status, "reason": reason}
         if workflow_id:
             values["workflow_id"] = workflow_id
-        if status in ("done", "failed"):
+        if status in ("done", "failed", "skipped"):
             values["processed_at"] = dt.datetime.now(dt.UTC)
+        stmt = crm_events.update().where(crm_events.c.id == event_id)
+        if only_from is not None:
+            stmt = stmt.where(crm_events.c.status == only_from)
         with self.engine.begin() as conn:
-            conn.execute(crm_events.update().where(crm_events.c.id == event_id).values(values))
+            return bool(conn.execute(stmt.values(values)).rowcount)
+
+    def finish_workflow(self, workflow_id: str, reason: str | None = None) -> int:
+        stmt = (crm_events.update()
+                .where(crm_events.c.workflow_id == workflow_id, crm_events.c.status == "processing")
+                .values(status="done", reason=reason, processed_at=dt.datetime.now(dt.UTC)))
+        with self.engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount)
 
     def counts(self) -> dict[str, int]:
         stmt = sa.select(crm_events.c.status, sa.func.count()).group_by(crm_events.c.status)
