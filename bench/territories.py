@@ -38,8 +38,8 @@ from revloops.core.records import User  # noqa: E402
 from revloops.loops.deploy import sync  # noqa: E402
 from revloops.loops.deploy.assign import MatchEnv, assign_batch, assign_one  # noqa: E402
 from revloops.loops.deploy.config import AssignmentsFile  # noqa: E402
-from revloops.loops.design.config import TerritoriesFile  # noqa: E402
 from revloops.loops.deploy.resolver import GeoQuestion, OfflineResolver  # noqa: E402
+from revloops.loops.design.config import TerritoriesFile  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "acme" / "config"
 # (country, state, postal, city) as people type them; a few need the resolver

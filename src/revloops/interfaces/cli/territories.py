@@ -13,7 +13,15 @@ from rich.table import Table
 
 from revloops.bootstrap import Platform
 from revloops.config.revision import load_config_at
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, JsonOpt, console, emit_json, handles_errors, platform
+from revloops.interfaces.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    platform,
+)
 from revloops.loops.deploy import flow
 from revloops.loops.deploy.logic import describe
 from revloops.loops.deploy.sync import ApplyResult, SyncPlan
