@@ -52,3 +52,19 @@ def test_daily_caps_stop_a_member_and_reset_next_day(tmp_path: Path) -> None:
     picks = [rotation.claim("c", capped, DAY) for _ in range(4)]
     assert sorted(p for p in picks if p) == ["005A", "005A", "005B"] and picks[-1] is None
     assert rotation.claim("c", capped, DAY + dt.timedelta(days=1)) is not None
+
+
+def test_a_keyed_claim_is_taken_once(tmp_path: Path) -> None:
+    rotation = SqlRotation(open_database(f"sqlite:///{tmp_path / 's.sqlite'}"))
+    first = rotation.keyed("dec_route_00Q1").claim("smb", MEMBERS, DAY)
+    again = rotation.keyed("dec_route_00Q1").claim("smb", MEMBERS, DAY)  # the step re-run after a crash
+    other = rotation.keyed("dec_route_00Q2").claim("smb", MEMBERS, DAY)
+    assert first == again and rotation.state("smb")[1] == 2
+    assert [first, other] == [InMemoryRotation().claim("smb", MEMBERS, DAY) for _ in range(1)] + [other]
+
+
+def test_concurrent_claims_under_one_key_take_one_slot(tmp_path: Path) -> None:
+    rotation = SqlRotation(open_database(f"sqlite:///{tmp_path / 's.sqlite'}"))
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: rotation.claim_slot("p", MEMBERS, DAY, key="k:p"), range(16)))
+    assert len(set(got)) == 1 and rotation.state("p")[1] == 1

@@ -169,3 +169,14 @@ enrichment_spend = sa.Table(
     sa.Column("credits", sa.Float, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
+
+# -- Route: round-robin claims by key, so a re-run of the same decision takes no second slot -------------
+rotation_claims = sa.Table(
+    "rotation_claims",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("pool", sa.String(128), nullable=False),
+    sa.Column("member", sa.String(64), nullable=False),
+    sa.Column("slot", sa.BigInteger, nullable=False),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -72,7 +72,11 @@ def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] 
     rec = _record_of(plat, sobject, record, record_id)
     env = route_env(plat)
     ctx = env.context(rec, sobject, enrichment=enrichment, score=score)
-    rotation = plat.rotation if apply else InMemoryRotation(plat.rotation.states())
+    # a durable claim is keyed on the decision when its id is fixed (a chain step), so a re-run after a crash
+    # answers the slot it took the first time instead of taking another
+    rotation: Any = InMemoryRotation(plat.rotation.states())
+    if apply:
+        rotation = plat.rotation.keyed(decision_id) if decision_id else plat.rotation
     outcome = env.compiled(sobject).evaluate(ctx, env.handlers(rotation, today), trace=True)
     handler = outcome.handler_result
     decision = Decision(
