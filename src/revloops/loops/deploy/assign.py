@@ -241,9 +241,9 @@ def _decide_rows(frame: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | Non
     cols = _Columns(verdict.status.astype(np.int8), verdict.territory.copy(), verdict.rule.copy(),
                     np.ones(geo.height))
     cols.unclear = geo.get_column("resolve_reason").is_not_null().to_list()
-    for row in np.flatnonzero(cols.status == 1):
-        rule = env.table.rule_ids[cols.rule[row]] if cols.rule[row] >= 0 else None
-        cols.evidence[int(row)] = {"status": PENDING_NO_MATCH, "rule_id": rule}
+    for no_match in np.flatnonzero(cols.status == 1):
+        rule = env.table.rule_ids[cols.rule[no_match]] if cols.rule[no_match] >= 0 else None
+        cols.evidence[int(no_match)] = {"status": PENDING_NO_MATCH, "rule_id": rule}
     for row, names in verdict.multi.items():
         cols.evidence[row] = {"status": PENDING_MULTI, "candidates": list(names)}
     unclear = geo.filter(pl.col("resolve_reason").is_not_null())

@@ -183,14 +183,14 @@ def decide_matrix(table: RuleTable, matrix: np.ndarray,
     for pattern, names in unique.multi.items():
         for row in np.flatnonzero(inverse == pattern):
             verdict.multi[int(row)] = names
-    for row, names in (excluded or {}).items():
-        one = decide_one(table, np.flatnonzero(matrix[row]).tolist(), names)
-        status[row] = _CODES.index(one.status)
-        territory[row] = table.index[one.territory] if one.territory else -1
-        rule[row] = table.rule_ids.index(one.rule_id) if one.rule_id else -1
-        verdict.multi.pop(row, None)
+    for alone, exclusions in (excluded or {}).items():
+        one = decide_one(table, np.flatnonzero(matrix[alone]).tolist(), exclusions)
+        status[alone] = _CODES.index(one.status)
+        territory[alone] = table.index[one.territory] if one.territory else -1
+        rule[alone] = table.rule_ids.index(one.rule_id) if one.rule_id else -1
+        verdict.multi.pop(alone, None)
         if one.candidates:
-            verdict.multi[row] = one.candidates
+            verdict.multi[alone] = one.candidates
     return verdict
 
 

@@ -243,18 +243,19 @@ def apply_assignments(plan: AssignPlan, crm: CRM, decisions: DecisionStore | Non
     out, total = AssignResult(), len(plan.deletes) + len(plan.creates) + len(plan.field_updates)
     try:
         for i in range(0, len(plan.deletes), BATCH_SIZE):
-            chunk = plan.deletes[i: i + BATCH_SIZE]
-            _count(out, "deleted", chunk, crm.bulk_delete("ObjectTerritory2Association", [d[0] for d in chunk]))
+            deleting = plan.deletes[i: i + BATCH_SIZE]
+            _count(out, "deleted", deleting,
+                   crm.bulk_delete("ObjectTerritory2Association", [d[0] for d in deleting]))
             _tick(progress, out, total)
         for i in range(0, len(plan.creates), BATCH_SIZE):
-            chunk = plan.creates[i: i + BATCH_SIZE]
+            creating = plan.creates[i: i + BATCH_SIZE]
             rows = [ObjectTerritory2Association(ObjectId=a, Territory2Id=plan.territory_ids[t],
-                                                AssociationCause=RULE_CAUSE) for a, t in chunk]
-            _count(out, "created", chunk, crm.bulk_create(rows))
+                                                AssociationCause=RULE_CAUSE) for a, t in creating]
+            _count(out, "created", creating, crm.bulk_create(rows))
             _tick(progress, out, total)
         for i in range(0, len(plan.field_updates), BATCH_SIZE):
-            chunk = plan.field_updates[i: i + BATCH_SIZE]
-            _count(out, "updated", chunk, crm.bulk_update("Account", chunk))
+            updating = plan.field_updates[i: i + BATCH_SIZE]
+            _count(out, "updated", updating, crm.bulk_update("Account", updating))
             _tick(progress, out, total)
     except AdapterError as exc:
         out.interrupted = f"{type(exc).__name__}: {exc}"
@@ -391,12 +392,13 @@ def territory_coverage(cfg: GtmConfig, crm: CRM) -> Coverage:
     rows.sort(key=lambda r: (in_config.get(r[0], len(in_config)), r[0]))
     assoc = [(a.ObjectId, name_of[a.Territory2Id]) for a in crm.query_all(Query("ObjectTerritory2Association"))  # type: ignore[attr-defined]
              if a.Territory2Id in name_of]  # type: ignore[attr-defined]
-    status = {a.Id: a.Territory_Status__c for a in crm.query_all(Query("Account"))}  # type: ignore[attr-defined]
+    status: dict[str, str | None] = {a.Id or "": a.Territory_Status__c  # type: ignore[attr-defined]
+                                     for a in crm.query_all(Query("Account"))}
     opps = [(o.AccountId, o.Amount or 0.0) for o in crm.query_all(Query("Opportunity", (Filter("IsClosed", "eq", False),)))  # type: ignore[attr-defined]
             if o.AccountId]  # type: ignore[attr-defined]
-    people = {u.Id: u.Name or " ".join(p for p in (u.FirstName, u.LastName) if p)  # type: ignore[attr-defined]
+    people: dict[str | None, str | None] = {u.Id: u.Name or " ".join(p for p in (u.FirstName, u.LastName) if p)  # type: ignore[attr-defined]
               or u.Username for u in crm.query_all(Query("User"))}  # type: ignore[attr-defined]
-    users = [(name_of[a.Territory2Id], a.RoleInTerritory2 or "", people.get(a.UserId, a.UserId))  # type: ignore[attr-defined]
+    users = [(name_of[a.Territory2Id], a.RoleInTerritory2 or "", people.get(a.UserId) or a.UserId or "")  # type: ignore[attr-defined]
              for a in crm.query_all(Query("UserTerritory2Association")) if a.Territory2Id in name_of]  # type: ignore[attr-defined]
     return coverage(rows, assoc, status, opps, users)
 

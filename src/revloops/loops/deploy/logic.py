@@ -104,7 +104,8 @@ def depths(parents: Mapping[str, str | None]) -> dict[str, int]:
     """Depth of each node (the root 0); a node in a cycle or under a missing parent counts from where it breaks."""
     out: dict[str, int] = {}
     for name in parents:
-        chain, current = [], name
+        chain: list[str] = []
+        current: str | None = name
         while current is not None and current not in out and current not in chain:
             chain.append(current)
             current = parents.get(current)
@@ -120,9 +121,9 @@ def desired_state(tree: TerritoryTree, assignments: Iterable[UserAssignment], to
     model = tree.model
     items[(MODEL, model.developer_name)] = Item(MODEL, model.developer_name, {
         "Name": model.name, "DeveloperName": model.developer_name, "State": model.state})
-    for t in tree.types:
-        items[(TYPE, t.developer_name)] = Item(TYPE, t.developer_name, {
-            "DeveloperName": t.developer_name, "MasterLabel": t.label, "Priority": t.priority})
+    for kind in tree.types:
+        items[(TYPE, kind.developer_name)] = Item(TYPE, kind.developer_name, {
+            "DeveloperName": kind.developer_name, "MasterLabel": kind.label, "Priority": kind.priority})
     level = depths({t.developer_name: t.parent for t in tree.territories})
     for t in tree.territories:
         items[(TERRITORY, t.developer_name)] = Item(TERRITORY, t.developer_name, {
