@@ -45,6 +45,8 @@ class RouteEnv:
     rules_file: Any
     built_at: float = field(default_factory=time.monotonic)
     _compiled: dict[str, CompiledRules] = field(default_factory=dict)
+    #: account matches by (email, website, company): one lead is matched once per snapshot, not per loop
+    _matches: dict[tuple[Any, Any, Any], Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, cfg: GtmConfig, crm: CRM, rules: Any | None = None) -> RouteEnv:
@@ -77,8 +79,13 @@ class RouteEnv:
         account: dict[str, Any] | None = None
         how: str | None = None
         if kind == "Lead":
-            found = self.accounts.match(email=fields.get("Email"), website=fields.get("Website"),
-                                        company=fields.get("Company"), mode="domain_then_name")
+            key = (fields.get("Email"), fields.get("Website"), fields.get("Company"))
+            if key not in self._matches:
+                if len(self._matches) > 50_000:
+                    self._matches.clear()
+                self._matches[key] = self.accounts.match(email=key[0], website=key[1], company=key[2],
+                                                         mode="domain_then_name")
+            found = self._matches[key]
             if found is not None:
                 account, how = dict(found.fields), found.how
         employees = fields.get("NumberOfEmployees")
