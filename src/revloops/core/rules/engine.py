@@ -15,12 +15,13 @@ from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
+from pydantic_core import to_jsonable_python
 
 from revloops.core.rules.matrix import first_true, match_matrix, rule_arrays
 from revloops.core.rules.codegen import build_walk
 from revloops.core.rules.conditions import Condition, Leaf, leaves
 from revloops.core.rules.schema import Rule, RulesFile
-from revloops.core.rules.trace import HandlerTrace, RuleStep, condition_trace, explain
+from revloops.core.rules.trace import HandlerTrace, RuleStep, condition_fields, condition_trace, expected_of, explain
 
 UNROUTED = "pending:unrouted"
 
@@ -66,6 +67,11 @@ def _call(resolve: Resolver, action: Action, ctx: Mapping[str, Any]) -> HandlerR
         return HandlerResult(None, reason=f"handler failed ({message})", error=message)
 
 
+def _handler(rule: Rule, res: HandlerResult) -> dict[str, Any]:
+    return {"type": rule.action.type, "owner_id": res.owner_id, "reason": res.reason, "error": res.error,
+            "detail": dict(res.detail)}
+
+
 class RuleOutcome:
     """The result of one evaluation: owner, deciding rule, and (lazily) the trace and explanation."""
 
@@ -83,27 +89,44 @@ class RuleOutcome:
         """The last handler's answer (the deciding one)."""
         return self._steps[-1][1] if self._steps else None
 
-    @cached_property
-    def trace(self) -> list[RuleStep]:
-        """Every rule walked, in order, with its evaluated conditions and, when it held, its handler."""
+    def _walked(self) -> list[tuple[int, list[tuple[int, Any, bool]], HandlerResult | None]]:
+        """Per rule walked: its index, its evaluated leaves (raw), and its handler's answer when it held."""
         if self._raw is None:
             raise ValueError("this outcome was evaluated with trace=False")
         rules = self._rules
-        by_rule: dict[int, list[Any]] = {}
-        for li, actual, result in self._raw:
-            by_rule.setdefault(rules.leaf_rule[li], []).append(condition_trace(rules.leaf_list[li], actual, result))
-        handlers = {k: res for k, res in self._steps}
+        by_rule: dict[int, list[tuple[int, Any, bool]]] = {}
+        for item in self._raw:
+            by_rule.setdefault(rules.leaf_rule[item[0]], []).append(item)
+        handlers = dict(self._steps)
         last = self._steps[-1][0] if self._steps and self.rule_id is not None else len(rules.rules) - 1
-        steps = []
-        for k in range(last + 1):
-            res = handlers.get(k)
-            handler = None if res is None else HandlerTrace(
-                type=rules.rules[k].action.type, owner_id=res.owner_id, reason=res.reason, error=res.error,
-                detail=dict(res.detail),
+        return [(k, by_rule.get(k, []), handlers.get(k)) for k in range(last + 1)]
+
+    @cached_property
+    def trace(self) -> list[RuleStep]:
+        """Every rule walked, in order, with its evaluated conditions and, when it held, its handler."""
+        rules = self._rules
+        leaf, expected = rules.leaf_list, rules.leaf_expected
+        return [
+            RuleStep(
+                rule_id=rules.rules[k].id, matched=res is not None,
+                conditions=[condition_trace(leaf[li], actual, result, expected[li]) for li, actual, result in raw],
+                handler=None if res is None else HandlerTrace(**_handler(rules.rules[k], res)),
             )
-            steps.append(RuleStep(rule_id=rules.rules[k].id, matched=res is not None,
-                                  conditions=by_rule.get(k, []), handler=handler))
-        return steps
+            for k, raw, res in self._walked()
+        ]
+
+    def trace_json(self) -> list[dict[str, Any]]:
+        """The trace as JSON-ready dicts, exactly ``[s.model_dump(mode="json") for s in trace]``, built
+        straight from the raw tuples (what a stored decision keeps)."""
+        rules = self._rules
+        leaf, expected = rules.leaf_list, rules.leaf_expected
+        steps = [
+            {"rule_id": rules.rules[k].id, "matched": res is not None,
+             "conditions": [condition_fields(leaf[li], actual, result, expected[li]) for li, actual, result in raw],
+             "handler": None if res is None else _handler(rules.rules[k], res)}
+            for k, raw, res in self._walked()
+        ]
+        return to_jsonable_python(steps, inf_nan_mode="null")  # type: ignore[no-any-return]
 
     @cached_property
     def explanation(self) -> str:
@@ -137,6 +160,7 @@ class CompiledRules:
                 leaf_ids[id(leaf)] = len(self.leaf_list)
                 self.leaf_list.append(leaf)
                 self.leaf_rule.append(k)
+        self.leaf_expected = [expected_of(leaf) for leaf in self.leaf_list]
         conditions: list[Condition | None] = [r.condition for r in rules]
         self._walk_traced = build_walk(conditions, leaf_ids, traced=True)
         self._walk_plain = build_walk(conditions, leaf_ids, traced=False)

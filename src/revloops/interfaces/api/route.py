@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, model_validator
 
 from revloops.core.decisions import Decision
 from revloops.core.errors import InputError
 from revloops.core.records import SObject, model_for
-from revloops.interfaces.api.deps import Caller, PlatformDep, require
+from revloops.interfaces.api.deps import Caller, PlatformDep, _bearer, get_caller, get_platform, require
 from revloops.loops.route import flow
 from revloops.loops.route.types import Move, Preview, summarise
 from revloops.ports.crm import Query as CrmQuery
@@ -18,6 +19,14 @@ from revloops.ports.crm import Query as CrmQuery
 router = APIRouter(prefix="/api/loops/route", tags=["route"])
 RoutedObject = Literal["Lead", "Account", "Contact", "Opportunity"]
 OpsCaller = Annotated[Caller, Depends(require("ops"))]
+_ops_check = require("ops")
+
+
+async def _ops_caller(request: Request,
+                      creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+    """The shared token and tier checks, run in the event loop: as sync dependencies each costs a
+    thread-pool hop per request, which is most of a cheap endpoint's time."""
+    return _ops_check(get_caller(get_platform(request), creds))  # type: ignore[no-any-return]
 
 
 class ResolveIn(BaseModel):
@@ -59,12 +68,14 @@ class PreviewOut(BaseModel):
 
 
 @router.post("/resolve", response_model=Decision)
-def resolve(body: ResolveIn, plat: PlatformDep, caller: OpsCaller,
+def resolve(body: ResolveIn, request: Request, caller: Annotated[Caller, Depends(_ops_caller)],
             apply: Annotated[bool, Query(description="write OwnerId to the CRM and store the decision")] = False,
-            ) -> Decision:
+            ) -> Response:
     """Route one record with the full trace (a dry run unless ``apply=true``)."""
-    return flow.resolve(plat, sobject=body.object, record=body.record, record_id=body.record_id, apply=apply,
-                        actor=caller.actor)
+    decision = flow.resolve(get_platform(request), sobject=body.object, record=body.record, record_id=body.record_id, apply=apply,
+                            actor=caller.actor)
+    # already a validated Decision: serialise it once instead of FastAPI's dump, re-validate and dump again
+    return Response(decision.model_dump_json(), media_type="application/json")
 
 
 def _records(plat: Any, body: PreviewIn) -> list[SObject]:

@@ -20,7 +20,7 @@ from revloops.core.records import SObject, model_for
 from revloops.core.rules.batch import contexts_to_frame
 from revloops.core.rules.resolve_batch import frame_fields
 from revloops.loops.route.env import RouteEnv
-from revloops.loops.route.logic import owner_distribution, resolve_batch
+from revloops.loops.route.logic import SnapshotRotation, owner_distribution, resolve_batch
 from revloops.loops.route.rotation import InMemoryRotation
 from revloops.loops.route.types import Move, Preview, RoutePlan
 
@@ -74,7 +74,7 @@ def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] 
     ctx = env.context(rec, sobject, enrichment=enrichment, score=score)
     # a durable claim is keyed on the decision when its id is fixed (a chain step), so a re-run after a crash
     # answers the slot it took the first time instead of taking another
-    rotation: Any = InMemoryRotation(plat.rotation.states())
+    rotation: Any = SnapshotRotation(plat.rotation.states)
     if apply:
         rotation = plat.rotation.keyed(decision_id) if decision_id else plat.rotation
     outcome = env.compiled(sobject).evaluate(ctx, env.handlers(rotation, today), trace=True)
@@ -84,7 +84,7 @@ def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] 
         loop="route", sobject=sobject, record_id=rec.Id or "(unsaved)", outcome=outcome.owner_id,
         detail={"rule_id": outcome.rule_id, "action": outcome.action,
                 "handler": dict(handler.detail) if handler else {}, "applied": apply},
-        trace=[step.model_dump(mode="json") for step in outcome.trace], explanation=outcome.explanation,
+        trace=outcome.trace_json(), explanation=outcome.explanation,
         config_version=env.cfg.version, inputs_digest=digest(ctx), actor=actor,
     )
     if apply:

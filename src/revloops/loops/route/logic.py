@@ -3,7 +3,7 @@ territory match rules. ``RouteHandlers`` is the resolver the rule engine calls, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -12,7 +12,7 @@ import polars as pl
 
 from revloops.core.rules import CompiledRules, HandlerResult
 from revloops.core.rules.resolve_batch import BatchOutcome, resolve_frame
-from revloops.loops.route.rotation import Candidate, InMemoryRotation, Rotation
+from revloops.loops.route.rotation import Candidate, InMemoryRotation, Rotation, RotationState
 
 if TYPE_CHECKING:  # the models only; logic stays free of the config loader
     from revloops.loops.deploy.config import AssignmentsFile, PoolsFile
@@ -60,6 +60,21 @@ class Directory:
     def queue(self, ref: str) -> Queue | None:
         """The queue with this id or developer name."""
         return self._queues.get(ref.lower())
+
+
+class SnapshotRotation:
+    """A dry run's rotation: simulates from the durable state, read only if a claim needs it (most
+    routing never reaches a rotation, and reading every pool's state is a query per call)."""
+
+    def __init__(self, load: Callable[[], dict[str, RotationState]]) -> None:
+        self._load = load
+        self._memory: InMemoryRotation | None = None
+
+    def claim(self, pool_id: str, candidates: Sequence[Candidate], day: date) -> str | None:
+        """See ``Rotation.claim``; the durable state is never advanced."""
+        if self._memory is None:
+            self._memory = InMemoryRotation(self._load())
+        return self._memory.claim(pool_id, candidates, day)
 
 
 def _user_result(user: User | None, ref: str, how: str) -> HandlerResult:
