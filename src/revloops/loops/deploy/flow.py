@@ -203,7 +203,9 @@ def _diff_account(out: AssignPlan, org: _Org, account: Mapping[str, Any], row: M
     if want is not None and want not in have:
         out.creates.append((account_id, want))
     out.deletes.extend((assoc, account_id, terr) for terr, assoc in have.items() if terr != want)
-    fields = {"Territory_Status__c": status, "Territory_Evidence__c": _evidence_text(evidence)}
+    fields: dict[str, Any] = {"Territory_Status__c": status}
+    if status != MANUAL:  # a settled account keeps the evidence and the review (who, why) written by resolve
+        fields["Territory_Evidence__c"] = _evidence_text(evidence)
     if any(account.get(k) != v for k, v in fields.items()):
         out.field_updates.append((account_id, fields))
     before = org.manual.get(account_id) or next(iter(have), None)
