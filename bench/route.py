@@ -1,20 +1,27 @@
-"""Route rule engine benchmark: live path vs GoRules zen-engine, and the batch path vs the live path.
+"""Route benchmark: the live path vs GoRules zen-engine, the batch path vs the live path, the resolve API
+vs the same server's health endpoint. One command, every ratio measured side by side in one run.
 
-    python bench/route.py            # 100,000 live resolves, 1,000,000 batch records
-    python bench/route.py --quick    # 20,000 live, 200,000 batch
+    python bench/route.py            # 100,000 live resolves, 1,000,000 batch leads, 5 s HTTP runs
+    python bench/route.py --quick    # 20,000 live, 200,000 batch, 2 s HTTP runs
+    python bench/route.py --no-api   # the in-process figures only
 
-Figures, all measured side by side in this one run on the same seeded contexts:
-  1. our live path with full trace (rule walk + raw trace; models built on demand, costed separately),
-  2. zen-engine evaluating an equivalent first-hit decision table (generated from our rules),
-     through ZenEngine.evaluate with a static loader of a ZenDecisionContent, trace on and off,
-  3. the batch path (Polars) over the large frame vs the live path's per-record throughput.
-Zen and our engine must pick the same rule on a sample, or the comparison is void.
+1. Live: our rule walk with its full raw trace (every evaluated condition's field, op, expected, actual,
+   result, missing) over contexts already built, against zen-engine evaluating an equivalent first-hit
+   decision table (``route_zen.py``) loaded once as a ZenDecisionContent through a loader, called as
+   ``engine.evaluate(key, ctx, {"trace": True})``, and without trace. Zen and our engine must pick the
+   same rule on 20,000 records or the run stops. Building the stored trace and the models is costed apart.
+2. Batch: ``contexts_to_frame`` (timed apart) then ``resolve_frame`` over 1,000,000 seeded leads (every
+   lead its own email address), against the live path's per-record time.
+3. API: see ``route_api.py``.
+Each in-process figure is the median of several alternating rounds; the machine's load is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,11 +32,13 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from revloops.config.yamlfile import load_yaml, validate_doc  # noqa: E402
 from revloops.core.rules import CompiledRules, HandlerResult, RulesFile, compile_rules  # noqa: E402
-from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf  # noqa: E402
-from revloops.core.rules.resolve_batch import resolve_frame  # noqa: E402
+from revloops.core.rules.batch import contexts_to_frame  # noqa: E402
+from revloops.core.rules.resolve_batch import frame_fields, resolve_frame  # noqa: E402
+from route_zen import zen_table  # noqa: E402
 
 RULES = ROOT / "examples" / "acme" / "config" / "rules.yaml"
 COUNTRIES = ["US", "US", "US", "CA", "GB", "IE", "DE", "FR", "SE", "AU", "JP", "SG", "BR", "IN", None]
@@ -47,16 +56,17 @@ def _pick(rng: np.random.Generator, options: list[Any], n: int) -> list[Any]:
     return [options[i] for i in rng.integers(0, len(options), n)]
 
 
-def lead_frame(n: int, seed: int = 7) -> pl.DataFrame:
-    """``n`` deterministic synthetic leads as a frame of flattened contexts (columns = dotted paths)."""
+def lead_frame(n: int, seed: int = 7, unique_emails: bool = True) -> pl.DataFrame:
+    """``n`` deterministic synthetic leads as a frame of flattened contexts (columns = dotted paths);
+    every lead has its own email address unless ``unique_emails`` is false (48 addresses repeat)."""
     rng = np.random.default_rng(seed)
     country = _pick(rng, COUNTRIES, n)
     region = [REGIONS[c][i % len(REGIONS[c])] if c in REGIONS else None
               for c, i in zip(country, rng.integers(0, 5, n), strict=True)]
     employees = rng.lognormal(5.0, 2.0, n).astype(np.int64).clip(1, 300_000)
     email_user = _pick(rng, ["jane", "test", "li.wei", "m.schmidt", "noreply", "ana"], n)
-    email = [None if r < 0.03 else f"{u}@{d}" for u, d, r in
-             zip(email_user, _pick(rng, DOMAINS, n), rng.random(n), strict=True)]
+    email = [None if r < 0.03 else f"{u}{i if unique_emails else ''}@{d}" for i, (u, d, r) in
+             enumerate(zip(email_user, _pick(rng, DOMAINS, n), rng.random(n), strict=True))]
     named = rng.random(n)
     cols: dict[str, Any] = {
         "Country": country, "geo.country": [c if c is None else (c.lower() if i % 7 == 0 else c)
@@ -91,90 +101,6 @@ def nested(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _zen_value(v: Any) -> str:
-    return json.dumps(v.lower() if isinstance(v, str) else v)
-
-
-def _zen_regex(pattern: str) -> str:
-    """Zen's matches() tests the whole string and its literals keep backslashes as written."""
-    assert '"' not in pattern
-    return '"(?is).*(?:' + pattern + ').*"'
-
-
-def zen_expr(cond: Condition, ref: str | None = None) -> str:
-    """Our condition as a zen expression with the same meaning on the bench's (clean-typed) contexts;
-    with ``ref="$"`` a leaf becomes a unary cell of its field's column."""
-    if isinstance(cond, AllOf):
-        return "(" + " and ".join(zen_expr(c) for c in cond.items) + ")" if cond.items else "true"
-    if isinstance(cond, AnyOf):
-        return "(" + " or ".join(zen_expr(c) for c in cond.items) + ")" if cond.items else "false"
-    if isinstance(cond, NotOf):
-        return f"not ({zen_expr(cond.item)})"
-    assert isinstance(cond, Leaf)
-    f, op, v = ref or cond.field, cond.op, cond.value
-    low = f"lower({f})"
-    present = f"{f} != null"
-    texts = {
-        "eq": lambda: f"({present} and {low} == {_zen_value(v)})" if isinstance(v, str) else f"{f} == {json.dumps(v)}",
-        "ne": lambda: f"({f} == null or {low} != {_zen_value(v)})" if isinstance(v, str) else f"{f} != {json.dumps(v)}",
-        "in": lambda: f"({present} and {low} in [{', '.join(_zen_value(x) for x in v)}])",
-        "not_in": lambda: f"({present} and not({low} in [{', '.join(_zen_value(x) for x in v)}]))",
-        "gt": lambda: f"({present} and {f} > {v})", "gte": lambda: f"({present} and {f} >= {v})",
-        "lt": lambda: f"({present} and {f} < {v})", "lte": lambda: f"({present} and {f} <= {v})",
-        "between": lambda: f"({present} and {f} >= {v[0]} and {f} <= {v[1]})",
-        "contains": lambda: f"({present} and contains({low}, {_zen_value(v)}))",
-        "starts_with": lambda: f"({present} and startsWith({low}, {_zen_value(v)}))",
-        "ends_with": lambda: f"({present} and endsWith({low}, {_zen_value(v)}))",
-        "matches": lambda: f"({present} and matches({f}, {_zen_regex(v)}))",
-        "exists": lambda: present if v else f"{f} == null",
-    }
-    return texts[op]()
-
-
-def _unary(expr: str) -> str:
-    """Zen's unary cells cannot open with a parenthesis or ``not``."""
-    if expr.startswith("(") and expr.endswith(")"):
-        expr = expr[1:-1]
-    return f"$ == $ and {expr}" if expr.startswith(("not", "(")) else expr
-
-
-def zen_table(compiled: CompiledRules) -> dict[str, Any]:
-    """A first-hit decision table, one row per rule: the top-level conjunction's leaves as unary cells
-    of one input column per field (zen's fast path), anything nested as an expression column."""
-    fields: list[str] = []
-    rows = []
-    for k, rule in enumerate(compiled.rules):
-        cond = rule.condition
-        items = [] if cond is None else list(cond.items) if isinstance(cond, AllOf) else [cond]
-        cells: dict[str, list[str]] = {}
-        nested_parts = []
-        for item in items:
-            taken = isinstance(item, Leaf) and item.field in fields and f"f{fields.index(item.field)}" in cells
-            if taken:
-                nested_parts.append(zen_expr(item))  # zen's unary cells take one test per field
-            elif isinstance(item, Leaf):
-                if item.field not in fields:
-                    fields.append(item.field)
-                cells.setdefault(f"f{fields.index(item.field)}", []).append(_unary(zen_expr(item, "$")))
-            else:
-                nested_parts.append(zen_expr(item))
-        row = {"_id": f"r{k}", "o0": json.dumps(rule.id), "x": " and ".join(nested_parts)}
-        row.update({col: parts[0] for col, parts in cells.items()})
-        rows.append(row)
-    inputs = [{"id": f"f{i}", "name": f, "field": f} for i, f in enumerate(fields)]
-    inputs.append({"id": "x", "name": "nested", "field": ""})
-    for row in rows:
-        for col in inputs:
-            row.setdefault(col["id"], "")
-    node = {"id": "dt", "type": "decisionTableNode", "name": "route", "position": {"x": 100, "y": 0},
-            "content": {"hitPolicy": "first", "inputs": inputs,
-                        "outputs": [{"id": "o0", "name": "rule", "field": "rule"}], "rules": rows}}
-    return {"nodes": [{"id": "in", "type": "inputNode", "name": "Request", "position": {"x": 0, "y": 0}}, node,
-                      {"id": "out", "type": "outputNode", "name": "Response", "position": {"x": 200, "y": 0}}],
-            "edges": [{"id": "e1", "sourceId": "in", "targetId": "dt", "type": "edge"},
-                      {"id": "e2", "sourceId": "dt", "targetId": "out", "type": "edge"}]}
-
-
 class StaticResolver:
     """Every action resolves to a fixed owner: the walk and its trace are what is timed."""
 
@@ -198,71 +124,130 @@ def drain(fn: Any, items: list[Any], *args: Any, **kw: Any) -> Any:
     return run
 
 
-def timed(label: str, fn: Any, count: int) -> float:
+def seconds(fn: Any) -> float:
     start = time.perf_counter()
     fn()
-    secs = time.perf_counter() - start
-    print(f"  {label:<46} {secs / count * 1e6:9.2f} us/record  {count / secs:>12,.0f} records/s")
-    return count / secs
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+class Figures:
+    """Runs of each measurement (seconds per record), printed as medians."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, list[float]] = {}
+
+    def run(self, label: str, fn: Any, count: int) -> float:
+        per = seconds(fn) / count
+        self.runs.setdefault(label, []).append(per)
+        return per
+
+    def us(self, label: str) -> float:
+        return median(self.runs[label]) * 1e6
+
+    def line(self, label: str) -> None:
+        runs = self.runs[label]
+        print(f"  {label:<50} {self.us(label):9.3f} us/record {1e6 / self.us(label):>12,.0f}/s"
+              f"   (runs: {', '.join(f'{r * 1e6:.3f}' for r in runs)})")
+
+
+def check_zen(compiled: CompiledRules, engine: Any, flat: list[dict[str, Any]], zen_ctx: list[Any]) -> None:
+    """Zen's table and our rules must pick the same rule on every sampled record, or the race is void."""
+    ours = [compiled.rules[k].id if (k := compiled.first_holding(c)) >= 0 else None for c in flat]
+    theirs = [engine.evaluate("route", c)["result"].get("rule") for c in zen_ctx]
+    agree = sum(a == b for a, b in zip(ours, theirs, strict=True))
+    print(f"same rule picked by zen and by us on {agree:,}/{len(flat):,} records")
+    if agree != len(flat):
+        raise SystemExit("zen and our engine disagree: the comparison would not be fair")
+
+
+def live(compiled: CompiledRules, resolver: StaticResolver, flat: list[dict[str, Any]], rounds: int) -> Figures:
+    """Our walk with and without trace, and zen-engine with and without trace, alternating rounds."""
+    import zen
+
+    zen_ctx = [nested(c) for c in flat]
+    content = zen.ZenDecisionContent(json.dumps(zen_table(compiled)))
+    engine = zen.ZenEngine({"loader": lambda key: content})  # one engine, the table parsed once
+    check_zen(compiled, engine, flat[:20_000], zen_ctx[:20_000])
+    ev = engine.evaluate
+    as_json = [json.dumps(c) for c in zen_ctx]
+    shape = min((zen_ctx, as_json), key=lambda cs: seconds(drain(lambda c: ev("route", c, {"trace": True}), cs[:3_000])))
+    fig, n = Figures(), len(flat)
+    for _ in range(rounds):
+        fig.run("revloops, full trace", drain(compiled.evaluate, flat, resolver), n)
+        fig.run("revloops, no trace", drain(compiled.evaluate, flat, resolver, trace=False), n)
+        fig.run("zen-engine, trace", drain(lambda c: ev("route", c, {"trace": True}), shape), n)
+        fig.run("zen-engine, no trace", drain(lambda c: ev("route", c), shape), n)
+    outs = [compiled.evaluate(c, resolver) for c in flat[:2_000]]
+    fig.run("  + stored trace (trace_json) and explanation", lambda: [(o.trace_json(), o.explanation) for o in outs], 2_000)
+    fig.run("  + trace as models (on demand)", lambda: [o.trace for o in outs], 2_000)
+    print(f"\nLive path, one record per call in process ({n:,} records, median of {rounds}; "
+          f"zen given {'dict' if shape is zen_ctx else 'pre-serialised JSON'} contexts)")
+    for label in fig.runs:
+        fig.line(label)
+    return fig
+
+
+def batch(compiled: CompiledRules, resolver: StaticResolver, contexts: list[dict[str, Any]], rounds: int,
+          columnar: pl.DataFrame) -> Figures:
+    """The preview path: the frame from built contexts, then the match matrix and owners."""
+    fig, n = Figures(), len(contexts)
+    fields = frame_fields(compiled, resolver)
+    frame = contexts_to_frame(contexts, fields)
+    for _ in range(rounds):
+        fig.run("frame from contexts (contexts_to_frame)", lambda: contexts_to_frame(contexts, fields), n)
+        fig.run("resolve_frame (match matrix + owners)", lambda: resolve_frame(compiled, frame, resolver), n)
+    fig.run("  first_match only", lambda: compiled.first_match(frame), n)
+    fig.run("  resolve_frame on a plain-text columnar frame", lambda: resolve_frame(compiled, columnar, resolver), n)
+    print(f"\nBatch path ({n:,} records, Polars + NumPy, median of {rounds})")
+    for label in fig.runs:
+        fig.line(label)
+    sample = contexts[:5_000]
+    check = resolve_frame(compiled, contexts_to_frame(sample, fields), resolver)
+    single = [compiled.evaluate(c, resolver, trace=False) for c in sample]
+    same = sum(a == o.rule_id and b == o.owner_id for a, b, o in zip(check.rule_ids, check.owner_ids, single, strict=True))
+    print(f"  batch and live agree (rule and owner) on {same:,}/{len(sample):,}")
+    return fig
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run")
+    parser.add_argument("--no-api", action="store_true", help="skip the HTTP figure")
     args = parser.parse_args()
-    live_n, batch_n = (20_000, 200_000) if args.quick else (100_000, 1_000_000)
+    live_n, batch_n, rounds = (20_000, 200_000, 3) if args.quick else (100_000, 1_000_000, 5)
+    load_before = os.getloadavg()
     model, problems = validate_doc(load_yaml(RULES, "rules.yaml"), RulesFile)
     assert model is not None, problems
     compiled = compile_rules(model, "Lead")
     resolver = StaticResolver(compiled)
-    print(f"{len(compiled.rules)} rules, {len(compiled.leaf_list)} conditions; "
-          f"{live_n:,} live records, {batch_n:,} batch records")
-    frame = lead_frame(batch_n)
-    flat = frame.head(live_n).to_dicts()
-    zen_ctx = [nested(c) for c in flat]
-    zen_json = [json.dumps(c) for c in zen_ctx]
+    print(f"{len(compiled.rules)} rules, {len(compiled.leaf_list)} conditions; {live_n:,} live records, "
+          f"{batch_n:,} batch records; load average {load_before[0]:.2f} on {os.cpu_count()} CPUs")
+    columnar = lead_frame(batch_n)
+    contexts = columnar.to_dicts()  # contexts already built: not timed
+    lv = live(compiled, resolver, contexts[:live_n], rounds)
+    bt = batch(compiled, resolver, contexts, max(3, rounds - 2), columnar)
+    api = None
+    if not args.no_api:
+        from route_api import api_figures, print_api
 
-    import zen
-
-    content = zen.ZenDecisionContent(json.dumps(zen_table(compiled)))
-    engine = zen.ZenEngine({"loader": lambda key: content})
-    sample = min(5_000, live_n)
-    ours = [compiled.rules[k].id if (k := compiled.first_holding(c)) >= 0 else None for c in flat[:sample]]
-    theirs = [engine.evaluate("route", c)["result"].get("rule") for c in zen_ctx[:sample]]
-    agree = sum(a == b for a, b in zip(ours, theirs, strict=True))
-    print(f"same rule picked by zen and by us on {agree:,}/{sample:,} sampled records")
-    if agree != sample:
-        raise SystemExit("zen and our engine disagree: the comparison would not be fair")
-
-    print("\nLive path (one record per call, in process)")
-    evaluate = compiled.evaluate
-    ours_t = timed("revloops, full trace", drain(evaluate, flat, resolver), live_n)
-    ours_p = timed("revloops, no trace", drain(evaluate, flat, resolver, trace=False), live_n)
-    outs = [evaluate(c, resolver) for c in flat[:2_000]]
-    timed("  + trace models and explanation (on 2,000)", lambda: [(o.trace, o.explanation) for o in outs], 2_000)
-    zen_n = live_n
-    ev = engine.evaluate
-    best_ctx = min((zen_ctx, zen_json), key=lambda cs: _probe(ev, cs))
-    shape = "dict" if best_ctx is zen_ctx else "pre-serialised JSON"
-    zen_t = timed(f"zen-engine, trace ({shape} contexts)", drain(lambda c, o: ev("route", c, o), best_ctx, {"trace": True}), zen_n)
-    zen_p = timed(f"zen-engine, no trace ({shape} contexts)", drain(lambda c: ev("route", c), best_ctx), zen_n)
-    print(f"  ratio, full trace: revloops / zen(trace)     {ours_t / zen_t:6.2f}x   (target >= 1.0x)")
-    print(f"  ratio, stretch:    revloops / zen(no trace)  {ours_t / zen_p:6.2f}x   (both no trace: {ours_p / zen_p:.2f}x)")
-
-    print(f"\nBatch path ({batch_n:,} records, Polars)")
-    batch = timed("resolve_frame (match matrix + owners)", lambda: resolve_frame(compiled, frame, resolver), batch_n)
-    timed("first_match only", lambda: compiled.first_match(frame), batch_n)
-    print(f"  ratio, batch / live path (live measured on {live_n:,}, full trace): {batch / ours_t:6.1f}x  (target >= 20x)")
-    check = resolve_frame(compiled, frame.head(sample), resolver)
-    single = [evaluate(c, resolver, trace=False).rule_id for c in flat[:sample]]
-    print(f"  batch and live agree on {sum(a == b for a, b in zip(check.rule_ids, single, strict=True)):,}/{sample:,}")
-
-
-def _probe(ev: Any, contexts: list[Any]) -> float:
-    start = time.perf_counter()
-    for c in contexts[:2_000]:
-        ev("route", c, {"trace": True})
-    return time.perf_counter() - start
+        api = api_figures(seconds=2.0 if args.quick else 5.0, rounds=3)
+        print_api(api)
+    ours, zen_t, zen_p = lv.us("revloops, full trace"), lv.us("zen-engine, trace"), lv.us("zen-engine, no trace")
+    res, build = bt.us("resolve_frame (match matrix + owners)"), bt.us("frame from contexts (contexts_to_frame)")
+    print("\nThe three figures, side by side (medians of this run)")
+    print(f"  1. live, full trace / zen-engine with trace      {zen_t / ours:6.2f}x   (target >= 1.0x)")
+    print(f"     stretch: / zen-engine without trace          {zen_p / ours:6.2f}x   "
+          f"(both without trace: {zen_p / lv.us('revloops, no trace'):.2f}x)")
+    print(f"  2. batch resolve_frame / live path               {ours / res:6.1f}x   (target >= 20x; "
+          f"the frame build is outside it: with it {ours / (res + build):.1f}x)")
+    if api is not None:
+        print(f"  3. POST resolve / GET health                     {api['ratio']:6.2f}x   (target >= 0.5x)")
+    load_after = os.getloadavg()
+    print(f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after")
 
 
 if __name__ == "__main__":

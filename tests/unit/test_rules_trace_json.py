@@ -22,7 +22,7 @@ RULES = RulesFile.model_validate({"rules": [
     {"id": "text", "priority": 3, "when": {"t": {"matches": "^(ceo|cto)\\b"}}, "action": {"type": "queue", "queue": "T"}},
     {"id": "rest", "priority": 4, "action": {"type": "queue", "queue": "R"}},
 ]})
-values = st.one_of(st.none(), st.integers(-5, 5000), st.sampled_from([1000.0, 2.5, math.nan]),
+values = st.one_of(st.none(), st.integers(-5, 5000), st.sampled_from([1000.0, 2.5, math.nan, math.inf, -math.inf]),
                    st.sampled_from(["GB", "de", " 4200 ", "ceo of x", "2024-06-01", "x"]), st.booleans(),
                    st.sampled_from([date(2024, 3, 1), datetime(2024, 3, 1, 9, 30), date(2020, 1, 1)]),
                    st.just(["a", 1]))

@@ -67,6 +67,16 @@ def _call(resolve: Resolver, action: Action, ctx: Mapping[str, Any]) -> HandlerR
         return HandlerResult(None, reason=f"handler failed ({message})", error=message)
 
 
+def _json(value: Any) -> Any:
+    """``value`` as pydantic's JSON mode dumps it (NaN and infinities as null), without a call for plain values."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if value - value == 0 else None  # NaN and infinities give NaN here
+    return to_jsonable_python(value, inf_nan_mode="null")
+
+
 def _handler(rule: Rule, res: HandlerResult) -> dict[str, Any]:
     return {"type": rule.action.type, "owner_id": res.owner_id, "reason": res.reason, "error": res.error,
             "detail": dict(res.detail)}
@@ -119,14 +129,20 @@ class RuleOutcome:
         """The trace as JSON-ready dicts, exactly ``[s.model_dump(mode="json") for s in trace]``, built
         straight from the raw tuples (what a stored decision keeps)."""
         rules = self._rules
-        leaf, expected = rules.leaf_list, rules.leaf_expected
-        steps = [
-            {"rule_id": rules.rules[k].id, "matched": res is not None,
-             "conditions": [condition_fields(leaf[li], actual, result, expected[li]) for li, actual, result in raw],
-             "handler": None if res is None else _handler(rules.rules[k], res)}
-            for k, raw, res in self._walked()
-        ]
-        return to_jsonable_python(steps, inf_nan_mode="null")  # type: ignore[no-any-return]
+        leaf, expected = rules.leaf_list, rules.leaf_expected_json
+        steps = []
+        for k, raw, res in self._walked():
+            conditions = []
+            for li, actual, result in raw:
+                one = condition_fields(leaf[li], actual, result, expected[li])
+                one["actual"] = _json(actual)
+                conditions.append(one)
+            handler = None if res is None else _handler(rules.rules[k], res)
+            if handler is not None and handler["detail"]:
+                handler["detail"] = _json(handler["detail"])
+            steps.append({"rule_id": rules.rules[k].id, "matched": res is not None, "conditions": conditions,
+                          "handler": handler})
+        return steps
 
     @cached_property
     def explanation(self) -> str:
@@ -161,6 +177,7 @@ class CompiledRules:
                 self.leaf_list.append(leaf)
                 self.leaf_rule.append(k)
         self.leaf_expected = [expected_of(leaf) for leaf in self.leaf_list]
+        self.leaf_expected_json = [_json(e) for e in self.leaf_expected]
         conditions: list[Condition | None] = [r.condition for r in rules]
         self._walk_traced = build_walk(conditions, leaf_ids, traced=True)
         self._walk_plain = build_walk(conditions, leaf_ids, traced=False)

@@ -88,7 +88,8 @@ def _encoded(frame: pl.DataFrame, strings: pl.Series, fields: dict[str, list[Lea
     out: dict[str, list[np.ndarray]] = {}
     for name, group in fields.items():
         results = [next(flat) for _ in group]
-        codes = frame.get_column(cols[name]).to_physical().fill_null(values.len() - 1).to_numpy()
+        # NumPy gathers with its own index type: convert once per field, not once per gather
+        codes = frame.get_column(cols[name]).to_physical().fill_null(values.len() - 1).to_numpy().astype(np.intp)
         out[name] = _gather(results, slots, values.len(), codes)
     return out
 
