@@ -81,6 +81,13 @@ class Platform:
             self._config = load_config(self.settings.config)
         return self._config
 
+    def close(self) -> None:
+        """Release what the platform opened (CRM sessions, database connections)."""
+        if "crm" in self.__dict__:
+            self.crm.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def reload_config(self) -> GtmConfig:
         self._config = None
         self.cache.clear()

@@ -7,7 +7,6 @@ out from the example config's YAML and from the CRM's raw records, never from th
 
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import subprocess
@@ -291,6 +290,3 @@ def test_sync_apply_against_the_salesforce_fake(acme: Platform, tmp_path: Path) 
         for extra in ([], ["--refresh"]):
             plan = json.loads(_ok(sf("territories", "sync", "--json", *extra)).output)
             assert plan["changes"] == [] and plan["summary"] == {"create": 0, "update": 0, "delete": 0}, extra
-        # each command leaves its HTTP session to the garbage collector (a CLI process just exits);
-        # collect it while the server still runs, so no keep-alive connection outlives the server
-        gc.collect()

@@ -139,6 +139,9 @@ class CRM(abc.ABC):
         """Delete many records in batches of 200."""
         return [r for i in range(0, len(ids), BATCH_SIZE) for r in self._delete_batch(sobject, ids[i : i + BATCH_SIZE])]
 
+    def close(self) -> None:  # noqa: B027 - most adapters hold nothing to release
+        """Release connections (HTTP sessions); the adapter must not be used afterwards."""
+
     def describe(self) -> dict[str, Any]:
         """What this CRM is, for `crm check` and health (adapters add API usage and identity)."""
         return {"crm": self.name}

@@ -68,6 +68,10 @@ class SalesforceCRM(CRM):
     def __init__(self, client: SalesforceClient) -> None:
         self.client = client
 
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.client.close()
+
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceCRM:
         """Build from ``REVLOOPS_SF_*``: JWT bearer when client id, user and key are set, else session id."""

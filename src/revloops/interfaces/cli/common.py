@@ -35,9 +35,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_opened: list[Platform] = []
+
+
 def platform(config: Path | None, db: str | None) -> Platform:
-    """The platform for one command."""
-    return build(config=config, db=db)
+    """The platform for one command (closed when the command ends, see ``handles_errors``)."""
+    plat = build(config=config, db=db)
+    _opened.append(plat)
+    return plat
+
+
+def _close_opened() -> None:
+    while _opened:
+        _opened.pop().close()
 
 
 def emit_json(value: Any) -> None:
@@ -68,5 +78,7 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
+        finally:
+            _close_opened()
 
     return wrapper

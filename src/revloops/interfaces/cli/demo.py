@@ -113,7 +113,12 @@ def chain_section(plat: Platform, state: Path, count: int = 200) -> None:
 
 def deploy_section(plat: Platform, state: Path) -> None:
     """Deploy: the territory hierarchy synced into the CRM, accounts assigned, coverage and the review queue"""
-    from revloops.interfaces.cli.territories import print_assign_plan, print_coverage, print_pending, print_sync_plan
+    from revloops.interfaces.cli.territories import (
+        print_assign_plan,
+        print_coverage,
+        print_pending,
+        print_sync_plan,
+    )
     from revloops.loops.deploy import flow
 
     print_sync_plan(flow.plan_sync(plat.config, plat.crm, plat.decisions), limit=8)
