@@ -7,10 +7,15 @@ a loop's file is one line here.
 from __future__ import annotations
 
 from revloops.config.loader import Check, ConfigFileSpec
+from revloops.loops.coach import config as _coach
 from revloops.loops.deploy import config as _deploy
 from revloops.loops.design import checks as _design_checks
 from revloops.loops.design import config as _design
 from revloops.loops.engage import config as _engage
+from revloops.loops.expand import config as _expand
+from revloops.loops.generate import config as _generate
+from revloops.loops.onboard import config as _onboard
+from revloops.loops.pursue import config as _pursue
 from revloops.loops.qualify.config import ScoringFile as _ScoringFile
 from revloops.loops.route import cases as _route_cases
 from revloops.loops.route import config as _route
@@ -22,6 +27,11 @@ FILES: list[ConfigFileSpec] = [
     *_route_cases.FILES,
     ConfigFileSpec("scoring", "qualify/scoring.yaml", _ScoringFile, loop="qualify"),
     *_engage.FILES,
+    *_generate.FILES,
+    *_pursue.FILES,
+    *_onboard.FILES,
+    *_expand.FILES,
+    *_coach.FILES,
 ]
 CHECKS: list[Check] = [
     *_design_checks.CHECKS,
@@ -29,4 +39,9 @@ CHECKS: list[Check] = [
     *_deploy.CHECKS,
     *_route_cases.CHECKS,
     *_engage.CHECKS,
+    *_generate.CHECKS,
+    *_pursue.CHECKS,
+    *_onboard.CHECKS,
+    *_expand.CHECKS,
+    *_coach.CHECKS,
 ]

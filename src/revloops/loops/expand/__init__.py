@@ -1,0 +1,1 @@
+"""Expand: renewal and expansion opportunities with a play."""

@@ -1,0 +1,74 @@
+"""Expand's config: ``config/expand/plays.yaml``, renewal and expansion plays with their triggers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from revloops.config.loader import Check, ConfigFileSpec
+from revloops.core.milestones import MilestonePlan
+from revloops.core.model import ConfigModel
+from revloops.core.rules.conditions import Condition
+from revloops.core.rules.when import parse_when
+from revloops.loops.pursue.config import check_roles
+
+
+class Trigger(ConfigModel):
+    """When a play fires: ``renewal`` (days before the contract ends), ``expansion_signal`` (an outbound signal
+    of one of ``signal_types`` on a customer), or ``health_drop`` (health below ``below``)."""
+
+    type: Literal["renewal", "expansion_signal", "health_drop"]
+    days_before: int | None = Field(default=None, ge=1, le=365)
+    signal_types: list[str] = Field(default_factory=list)
+    below: float | None = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _params(self) -> Trigger:
+        needs = {"renewal": ("days_before", self.days_before), "health_drop": ("below", self.below),
+                 "expansion_signal": ("signal_types", self.signal_types or None)}
+        name, value = needs[self.type]
+        if value is None:
+            raise ValueError(f"a {self.type} trigger needs {name}")
+        return self
+
+
+class OpportunityTemplate(ConfigModel):
+    """The opportunity a play opens: ``name`` may use ``{account}`` and ``{year}``."""
+
+    type: Literal["Renewal", "Expansion", "Upsell"]
+    stage: str = "Prospecting"
+    name: str = Field(min_length=1)
+    close_in_days: int = Field(default=90, ge=1, le=730)
+
+
+class ExpandPlay(MilestonePlan):
+    """A renewal or expansion play."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=60)
+    trigger: Trigger
+    when: Any = None
+    opportunity: OpportunityTemplate
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _parse_when(cls, raw: Any) -> Condition | None:
+        return parse_when(raw)
+
+
+class ExpandPlaysFile(ConfigModel):
+    """``config/expand/plays.yaml``."""
+
+    version: int = 1
+    plays: list[ExpandPlay] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ExpandPlaysFile:
+        ids = [p.id for p in self.plays]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate play ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+        return self
+
+
+FILES = [ConfigFileSpec("expand_plays", "expand/plays.yaml", ExpandPlaysFile, loop="expand")]
+CHECKS: list[Check] = [lambda cfg: check_roles(cfg, "expand_plays", "plays")]

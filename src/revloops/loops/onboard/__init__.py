@@ -1,0 +1,1 @@
+"""Onboard: the customer team and onboarding milestones when an opportunity is won."""

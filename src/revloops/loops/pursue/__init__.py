@@ -1,0 +1,1 @@
+"""Pursue: a deal play with staggered milestones when a lead converts to an opportunity."""

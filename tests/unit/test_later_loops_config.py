@@ -1,0 +1,75 @@
+"""The config files of the loops that come later (Generate's targets, Pursue, Onboard, Expand, Coach) are
+checked like every other file: bad values and dangling references fail with file:line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from revloops.config.loader import load_config
+from revloops.core.errors import ConfigErrors
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme" / "config"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLE, tmp_path / "config")
+    return tmp_path / "config"
+
+
+def _problems(config: Path) -> list[str]:
+    with pytest.raises(ConfigErrors) as info:
+        load_config(config)
+    return [str(e) for e in info.value.errors]
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+def test_the_example_loads_every_later_loop(config: Path) -> None:
+    cfg = load_config(config)
+    assert cfg.get("deal_plays").plays[0].id == "enterprise-new-logo"
+    assert cfg.get("onboard_plans").plans[0].team == ["CSM", "SE"]
+    assert cfg.get("expand_plays").plays[0].trigger.days_before == 90
+    assert cfg.get("coach_metrics").sla.first_touch_hours == 4
+    assert {t.domain for t in cfg.get("targets").targets} >= {"globex.example"}
+
+
+@pytest.mark.parametrize("rel, old, new, message", [
+    ("pursue/deal_plays.yaml", "offset_days: 10, owner_role: SE", "offset_days: 10, owner_role: Wizard",
+     "role 'Wizard' is not in design/roles.yaml"),
+    ("onboard/plans.yaml", "team: [CSM, SE]", "team: [CSM, Druid]", "role 'Druid' is not in design/roles.yaml"),
+    ("generate/targets.yaml", "signals: [leadership_change]", "signals: [comet_sighting]",
+     "unknown signal type 'comet_sighting'"),
+    ("generate/targets.yaml", "territory: EMEA_DACH", "territory: EMEA_Atlantis",
+     "territory 'EMEA_Atlantis' is not in design/territories.yaml"),
+])
+def test_dangling_references_are_reported_at_their_line(config: Path, rel: str, old: str, new: str,
+                                                         message: str) -> None:
+    path = config / rel
+    path.write_text(path.read_text().replace(old, new))
+    [problem] = _problems(config)
+    assert f"{rel}:{_line_of(path, new.split(': ')[-1].strip('[]').split(', ')[-1])}:" in problem
+    assert message in problem
+
+
+@pytest.mark.parametrize("rel, old, new, message", [
+    ("pursue/deal_plays.yaml", "offset_days: 40}", "offset_days: 4}", "is due before the one listed above it"),
+    ("expand/plays.yaml", "trigger: {type: health_drop, below: 40}", "trigger: {type: health_drop}",
+     "a health_drop trigger needs below"),
+    ("coach/metrics.yaml", "direction: lower_is_better, roles: [SDR, AE]", "direction: sideways, roles: [SDR, AE]",
+     "direction"),
+    ("pursue/deal_plays.yaml", "Amount: {gte: 100000}", "Amount: {gte: lots}", "Amount"),
+])
+def test_bad_values_are_reported_at_their_line(config: Path, rel: str, old: str, new: str, message: str) -> None:
+    path = config / rel
+    path.write_text(path.read_text().replace(old, new))
+    problems = _problems(config)
+    assert any(rel in p and message in p for p in problems), problems
+    line = next(int(p.split(f"{rel}:")[1].split(":")[0]) for p in problems if rel in p)
+    # the error sits on the offending item: at most a few lines above the changed one (its list item's start)
+    assert 0 <= _line_of(path, new) - line <= 6
