@@ -56,10 +56,14 @@ def validate(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = Fals
 
 @handles_errors
 def schema(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schema files.")] = Path("schemas"),
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the JSON Schema files (default: "
+                                              "<config>/../schemas).")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a JSON Schema for every config file, so editors check the YAML as you type."""
+    out = out or Path(platform(config, db).settings.config).resolve().parent / "schemas"
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for spec in layout.FILES:
