@@ -17,11 +17,18 @@ import numpy as np
 import polars as pl
 from pydantic_core import to_jsonable_python
 
-from revloops.core.rules.matrix import first_true, match_matrix, rule_arrays
 from revloops.core.rules.codegen import build_walk
 from revloops.core.rules.conditions import Condition, Leaf, leaves
+from revloops.core.rules.matrix import first_true, match_matrix, rule_arrays
 from revloops.core.rules.schema import Rule, RulesFile
-from revloops.core.rules.trace import HandlerTrace, RuleStep, condition_fields, condition_trace, expected_of, explain
+from revloops.core.rules.trace import (
+    HandlerTrace,
+    RuleStep,
+    condition_fields,
+    condition_trace,
+    expected_of,
+    explain,
+)
 
 UNROUTED = "pending:unrouted"
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from revloops.core.rules.batch import _views_needed, _Views, leaf_expr
+from revloops.core.rules.batch import _Views, _views_needed, leaf_expr
 from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf
 from revloops.core.rules.conditions import leaves as _leaves
 
@@ -72,7 +72,7 @@ def _gather(results: list[np.ndarray], slots: np.ndarray, size: int, codes: np.n
     dtype = np.uint8 if len(results) <= 8 else np.uint64
     packed = np.zeros(size, dtype=dtype)
     for j, res in enumerate(results):
-        packed[slots] |= res.astype(dtype) << dtype(j)
+        packed[slots] |= np.where(res, dtype(1 << j), dtype(0))
     rows = packed[codes]
     return [(rows & dtype(1 << j)).astype(bool) for j in range(len(results))]
 
