@@ -60,8 +60,12 @@ def test_flaky_enrichment_and_an_overloaded_llm_lose_no_lead(tmp_path: Path, eng
         ids = lead_ids(plat)
         setup.launch(plat)
         results = [DBOS.retrieve_workflow(key).get_result() for key in [start_lead(i) for i in ids]]
+        enrich_runs = DBOS.list_workflows(name="lead.enrich")
 
     assert [r["lead_id"] for r in results] == ids  # every lead completed (get_result raises for a failed run)
+    # with PDL configured, enrichment ran as one child run per lead on the rate-limited pdl queue
+    assert sorted(w.workflow_id for w in enrich_runs) == sorted(f"enrich-{i}" for i in ids)
+    assert {w.queue_name for w in enrich_runs} == {"pdl"}
     assert chain_problems(plat, ids) == []
 
     statuses = Counter(status for (_kind, _key, status) in pdl.log)

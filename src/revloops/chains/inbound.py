@@ -64,6 +64,23 @@ def enrich_degraded_step(lead: dict[str, Any]) -> dict[str, Any]:
     return enrich(platform(), lead, on_unavailable="degrade").context()
 
 
+@workflow("lead.enrich")
+def enrich_workflow(lead: dict[str, Any]) -> dict[str, Any]:
+    """Enrichment as a child run on the ``pdl`` queue, so the provider's per-minute limit holds across every
+    worker; a provider still failing after its retries degrades to an ``error`` outcome."""
+    try:
+        return enrich_step(lead)
+    except dbos_error.DBOSMaxStepRetriesExceeded:
+        return enrich_degraded_step(lead)
+
+
+@step(attempts=1)
+def uses_pdl_step() -> bool:
+    """Whether People Data Labs is configured (decided once per run and checkpointed, so a recovered run
+    takes the same path)."""
+    return platform().settings.pdl_api_key is not None
+
+
 @step(attempts=6, interval=0.5)
 def score_step(lead: dict[str, Any], enrichment: dict[str, Any], actor: str) -> dict[str, Any]:
     """Qualify: score, written to the lead and the decision log."""
@@ -116,10 +133,13 @@ def inbound(lead_id: str, event_id: str | None = None) -> dict[str, Any]:
         finish_step(event_id, workflow_id, captured["outcome"])
         return {"lead_id": lead_id, "captured": captured["outcome"]}
     lead = captured["lead"]
-    try:
-        enrichment = enrich_step(lead)
-    except dbos_error.DBOSMaxStepRetriesExceeded:
-        enrichment = enrich_degraded_step(lead)
+    if uses_pdl_step():
+        enrichment = enqueue_once("pdl", run_key("enrich", lead_id), enrich_workflow, lead).get_result()
+    else:  # the offline provider has no limit to honour: no child run, no queue wait
+        try:
+            enrichment = enrich_step(lead)
+        except dbos_error.DBOSMaxStepRetriesExceeded:
+            enrichment = enrich_degraded_step(lead)
     score = score_step(lead, enrichment, actor)
     routed = route_step(lead, enrichment, score, actor)
     engaged = None
