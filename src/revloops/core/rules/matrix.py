@@ -70,11 +70,12 @@ def _gather(results: list[np.ndarray], slots: np.ndarray, size: int, codes: np.n
         table[slots] = results[0]
         return [table[codes]]
     dtype = np.uint8 if len(results) <= 8 else np.uint64
-    packed = np.zeros(size, dtype=dtype)
+    packed: np.ndarray[Any, Any] = np.zeros(size, dtype=dtype)
+    bits = [np.array(1 << j, dtype=dtype) for j in range(len(results))]
     for j, res in enumerate(results):
-        packed[slots] |= np.where(res, dtype(1 << j), dtype(0))
+        packed[slots] |= np.where(res, bits[j], np.zeros((), dtype=dtype))
     rows = packed[codes]
-    return [(rows & dtype(1 << j)).astype(bool) for j in range(len(results))]
+    return [(rows & bits[j]).astype(bool) for j in range(len(results))]
 
 
 def _encoded(frame: pl.DataFrame, strings: pl.Series, fields: dict[str, list[Leaf]],
