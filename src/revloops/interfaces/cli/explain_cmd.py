@@ -32,7 +32,8 @@ def render(decision: Decision) -> None:
     console.print(Panel(head, expand=False))
     if decision.trace and isinstance(decision.trace[0], dict) and "conditions" in decision.trace[0]:
         for step in decision.trace:
-            _render_step(step)
+            # other loops select by rules too (plays, match rules): their "handler" only names the pick
+            _render_step(step, show_handler=decision.loop == "route")
     elif decision.detail:
         for key, value in decision.detail.items():
             console.print(f"  [bold]{key}[/]: {escape(_short(value, 100))}", highlight=False)
@@ -43,7 +44,7 @@ def _short(value: object, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _render_step(step: dict[str, Any]) -> None:
+def _render_step(step: dict[str, Any], show_handler: bool = True) -> None:
     """One rule of a trace: its conditions with actual values, and the handler's answer when it matched."""
     mark = "[green]✓[/]" if step.get("matched") else "[dim]✗[/]"
     conds = "; ".join(
@@ -55,7 +56,7 @@ def _render_step(step: dict[str, Any]) -> None:
     console.print(f" {mark} [bold]{step.get('rule_id')}[/]  ", end="")
     console.print(conds or "(always)", markup=False, highlight=False)
     handler = step.get("handler")
-    if handler:
+    if handler and show_handler:
         detail = handler.get("detail") or {}
         facts = ", ".join(f"{k} {_short(v)}" for k, v in detail.items() if k in ("territory", "pool", "why", "queue"))
         answer = handler.get("owner_id") or f"unresolved: {handler.get('reason')}"
