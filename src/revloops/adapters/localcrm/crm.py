@@ -43,6 +43,13 @@ def _by_id(sobject: str) -> sa.Select[Any]:
     return sa.select(table).where(table.c.Id == sa.bindparam("record_id"))
 
 
+@functools.cache
+def _update_by_id(sobject: str) -> sa.Update:
+    """An update of one record by id, built once per object; the fields set come with the parameters."""
+    table = _table(sobject)
+    return table.update().where(table.c.Id == sa.bindparam("record_id_"))
+
+
 def _reject_from(exc: ValidationError) -> RecordRejected:
     err = exc.errors(include_url=False)[0]
     fld = ".".join(str(p) for p in err["loc"])
@@ -172,9 +179,8 @@ class LocalCRM(CRM):
 
     def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
         values = self._prepare_update(sobject, changes)
-        table = _table(sobject)
         with self.engine.begin() as conn:
-            done = conn.execute(table.update().where(table.c.Id == record_id).values(values)).rowcount
+            done = conn.execute(_update_by_id(sobject), {"record_id_": record_id, **values}).rowcount
         if not done:
             raise NotFound(f"{sobject} {record_id} does not exist")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ def _row(d: Decision) -> dict[str, Any]:
     return data
 
 
+@functools.cache
 def _insert_ignoring_duplicates(dialect: str) -> sa.Insert:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
