@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from revloops.core.errors import InputError
 
 Date = dt.date
 DateTime = dt.datetime
@@ -263,3 +265,18 @@ def model_for(sobject: str) -> type[SObject]:
         return SOBJECTS[sobject]
     except KeyError:
         raise KeyError(f"unknown object {sobject!r}; known: {', '.join(sorted(SOBJECTS))}") from None
+
+
+def parse_record(sobject: str, data: dict[str, Any], field_prefix: str = "record") -> SObject:
+    """A record of ``sobject`` from user input; an InputError names the field at fault
+    (``record.NumberOfEmployees``, ``records.3.Colour__c``) or ``object`` for an unknown object."""
+    try:
+        model = model_for(sobject)
+    except KeyError:
+        raise InputError(f"unknown object {sobject}", field="object") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(err["msg"], field=f"{field_prefix}.{where}" if where else field_prefix) from None

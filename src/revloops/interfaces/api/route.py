@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from revloops.core.decisions import Decision
 from revloops.core.errors import InputError
-from revloops.core.records import SObject, model_for
+from revloops.core.records import SObject, parse_record
 from revloops.interfaces.api.deps import Caller, PlatformDep, _bearer, get_caller, get_platform, require
 from revloops.loops.route import flow
 from revloops.loops.route.types import Move, Preview, summarise
@@ -80,16 +80,7 @@ def resolve(body: ResolveIn, request: Request, caller: Annotated[Caller, Depends
 
 def _records(plat: Any, body: PreviewIn) -> list[SObject]:
     if body.records is not None:
-        model = model_for(body.object)
-        out = []
-        for i, rec in enumerate(body.records):
-            try:
-                out.append(model.model_validate(rec))
-            except ValueError as exc:
-                err: dict[str, Any] = dict(exc.errors(include_url=False)[0]) if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
-                where = ".".join(str(p) for p in err["loc"])
-                raise InputError(str(err["msg"]), field=f"records.{i}.{where}".rstrip(".")) from None
-        return out
+        return [parse_record(body.object, rec, f"records.{i}") for i, rec in enumerate(body.records)]
     out = []
     for rec in plat.crm.query_all(CrmQuery(body.object)):
         out.append(rec)

@@ -16,7 +16,7 @@ from revloops.config.loader import GtmConfig
 from revloops.core.decisions import Decision, digest
 from revloops.core.errors import InputError, NotFound
 from revloops.core.ids import object_of
-from revloops.core.records import SObject, model_for
+from revloops.core.records import SObject, parse_record
 from revloops.core.rules.batch import contexts_to_frame
 from revloops.core.rules.resolve_batch import frame_fields
 from revloops.loops.route.env import RouteEnv
@@ -45,14 +45,7 @@ def _record_of(plat: Platform, sobject: str, record: Mapping[str, Any] | None, r
         if kind != sobject:
             raise InputError(f"{record_id} is not a {sobject} id", field="record_id")
         return plat.crm.get(sobject, record_id or "")
-    try:
-        return model_for(sobject).model_validate(dict(record))
-    except KeyError:
-        raise InputError(f"unknown object {sobject}", field="object") from None
-    except ValueError as exc:
-        err: dict[str, Any] = dict(exc.errors(include_url=False)[0]) if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
-        where = ".".join(str(p) for p in err["loc"])
-        raise InputError(str(err["msg"]), field=f"record.{where}" if where else "record") from None
+    return parse_record(sobject, dict(record))
 
 
 def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] | None = None,
