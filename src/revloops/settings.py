@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     executor_id: str = Field(default="local", description="this worker's name; distinct per process sharing one Postgres")
     crm_write_concurrency: int = 4
     chain_concurrency: int = 8
+    chain_poll_seconds: float = Field(default=0.1, gt=0, le=10,
+                                      description="how often a worker looks for queued leads; each look costs a few queries")
 
     events_secret: SecretStr | None = None
     crm_poll: bool = Field(default=False, description="engine workers poll the CRM for changes every 30 s")

@@ -43,9 +43,13 @@ def capture_step(lead_id: str, actor: str) -> dict[str, Any]:
     """Generate: duplicate check, account match, geography; answers the lead as captured."""
     from revloops.loops.generate.flow import capture_lead
 
-    decision, lead = capture_lead(platform(), lead_id, actor=actor)
+    plat = platform()
+    decision, lead = capture_lead(plat, lead_id, actor=actor)
+    # Whether People Data Labs is configured is decided here, once per run, and checkpointed with the
+    # capture, so a recovered run takes the same enrichment path whatever the settings are by then.
     return {"outcome": decision.outcome, "duplicate_of": decision.detail.get("duplicate_of"),
-            "lead": lead.model_dump(mode="json", exclude_none=True)}
+            "lead": lead.model_dump(mode="json", exclude_none=True),
+            "uses_pdl": plat.settings.pdl_api_key is not None}
 
 
 @step(attempts=4, interval=1.0)
@@ -72,13 +76,6 @@ def enrich_workflow(lead: dict[str, Any]) -> dict[str, Any]:
         return enrich_step(lead)
     except dbos_error.DBOSMaxStepRetriesExceeded:
         return enrich_degraded_step(lead)
-
-
-@step(attempts=1)
-def uses_pdl_step() -> bool:
-    """Whether People Data Labs is configured (decided once per run and checkpointed, so a recovered run
-    takes the same path)."""
-    return platform().settings.pdl_api_key is not None
 
 
 @step(attempts=6, interval=0.5)
@@ -133,7 +130,7 @@ def inbound(lead_id: str, event_id: str | None = None) -> dict[str, Any]:
         finish_step(event_id, workflow_id, captured["outcome"])
         return {"lead_id": lead_id, "captured": captured["outcome"]}
     lead = captured["lead"]
-    if uses_pdl_step():
+    if captured["uses_pdl"]:
         enrichment = enqueue_once("pdl", run_key("enrich", lead_id), enrich_workflow, lead).get_result()
     else:  # the offline provider has no limit to honour: no child run, no queue wait
         try:

@@ -17,28 +17,35 @@ from dbos import DBOS, Queue
 from revloops.core.errors import NotFound
 from revloops.settings import Settings
 
-# How often a worker looks for work on a queue: the default second caps a queue at concurrency/s.
-POLL_SECONDS = 0.05
+# How often a worker looks for work on a service queue. Every look costs the engine a few queries in every
+# worker, so queues whose work waits on a remote service anyway look once a second; the chain's queue looks
+# as often as ``REVLOOPS_CHAIN_POLL_SECONDS`` says (its throughput is capped near concurrency / interval).
+SERVICE_POLL_SECONDS = 1.0
 _registered: dict[str, Queue] = {}
 
 
 @dataclass(frozen=True)
 class QueueSpec:
-    """One queue's limits: per-worker concurrency, and an optional rate of ``limit`` starts per ``period`` s."""
+    """One queue's limits: per-worker concurrency, an optional rate of ``limit`` starts per ``period`` s, and how
+    often a worker looks for work on it."""
 
     name: str
     worker_concurrency: int | None
     limit: int | None = None
     period: float | None = None
+    poll_seconds: float = SERVICE_POLL_SECONDS
 
 
 def queue_specs(settings: Settings) -> dict[str, QueueSpec]:
     """The queues and their limits for these settings."""
     specs = [
-        QueueSpec("pdl", worker_concurrency=4, limit=max(1, settings.pdl_rate_per_minute), period=60.0),
+        # a lead's chain waits on its enrichment run: look a little more often than the other service queues
+        QueueSpec("pdl", worker_concurrency=4, limit=max(1, settings.pdl_rate_per_minute), period=60.0,
+                  poll_seconds=0.25),
         QueueSpec("llm", worker_concurrency=max(1, settings.llm_concurrency)),
         QueueSpec("crm", worker_concurrency=max(1, settings.crm_write_concurrency)),
-        QueueSpec("chain", worker_concurrency=max(1, settings.chain_concurrency)),
+        QueueSpec("chain", worker_concurrency=max(1, settings.chain_concurrency),
+                  poll_seconds=settings.chain_poll_seconds),
     ]
     return {s.name: s for s in specs}
 
@@ -52,7 +59,7 @@ def register_queues(settings: Settings) -> dict[str, Queue]:
             spec.name,
             worker_concurrency=spec.worker_concurrency,
             limiter=limiter,  # type: ignore[arg-type]
-            polling_interval_sec=POLL_SECONDS,
+            polling_interval_sec=spec.poll_seconds,
             on_conflict="always_update",
         )
     _registered.clear()
