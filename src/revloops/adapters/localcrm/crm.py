@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from revloops.adapters.sql.fast import fast_sql
 from revloops.adapters.sql.tables import SOBJECT_TABLES
 from revloops.core.errors import InputError, NotFound, RecordRejected
 from revloops.core.ids import is_valid_id, new_id
@@ -58,11 +59,16 @@ def _reject_from(exc: ValidationError) -> RecordRejected:
     return RecordRejected(f"{fld}: {msg}", code, (fld,))
 
 
-def _condition(table: sa.Table, flt: Filter) -> sa.ColumnElement[bool]:
+#: Filters a prepared query can take with their value as a parameter (``in`` lists vary in length).
+_PREPARABLE = frozenset({"eq", "gt", "gte", "lt", "lte", "like"})
+
+
+def _condition(table: sa.Table, flt: Filter, value: Any = None, bound: bool = False) -> sa.ColumnElement[bool]:
     if flt.field not in table.c:
         raise InputError(f"no such field on {table.name[3:]}", field=flt.field)
     col = table.c[flt.field]
-    value = flt.value
+    if not bound:
+        value = flt.value
     ops: dict[str, Any] = {
         "eq": lambda: col.is_(None) if value is None else col == value,
         "ne": lambda: col.is_not(None) if value is None else sa.or_(col != value, col.is_(None)),
@@ -84,23 +90,52 @@ class LocalCRM(CRM):
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.sql = fast_sql(engine)
 
     # -- reads -------------------------------------------------------------------------------------
-    def _to_record(self, sobject: str, row: sa.Row[Any]) -> SObject:
+    def _to_record(self, sobject: str, row: sa.Row[Any] | Mapping[str, Any]) -> SObject:
         # Rows were validated on the way in and come back typed by the column types, so they are built
         # without validating again (this is the CRM's hottest path).
-        data = {k: _aware(v) for k, v in row._mapping.items() if v is not None}
+        items = row.items() if isinstance(row, Mapping) else row._mapping.items()
+        data = {k: _aware(v) for k, v in items if v is not None}
         return model_for(sobject).model_construct(**data)
 
     def get(self, sobject: str, record_id: str) -> SObject:
-        with self.engine.connect() as conn:
-            row = conn.execute(_by_id(sobject), {"record_id": record_id}).first()
+        stmt = self.sql.prepare(("crm.get", sobject), lambda: _by_id(sobject))
+        with self.sql.unit() as unit:
+            row = unit.first(stmt, {"record_id": record_id})
         if row is None:
             raise NotFound(f"{sobject} {record_id} does not exist")
         return self._to_record(sobject, row)
 
+    def _prepared_query(self, query: Query) -> tuple[Any, dict[str, Any]] | None:
+        """A query whose filters all take a plain value, prepared once per shape (object, filters, order,
+        limit or not); None for one that cannot be (``in`` lists, comparisons with null)."""
+        if any(f.op not in _PREPARABLE or f.value is None for f in query.filters):
+            return None
+        table = _table(query.sobject)
+        shape = ("crm.query", query.sobject, tuple((f.field, f.op) for f in query.filters), tuple(query.order_by),
+                 query.limit is not None)
+
+        def build() -> sa.Select[Any]:
+            stmt = sa.select(table).where(*[_condition(table, f, sa.bindparam(f"p{i}"), bound=True)
+                                            for i, f in enumerate(query.filters)])
+            stmt = stmt.order_by(*self._order(table, query))
+            return stmt.limit(sa.bindparam("limit_")) if query.limit is not None else stmt
+
+        values: dict[str, Any] = {f"p{i}": f.value for i, f in enumerate(query.filters)}
+        values["limit_"] = query.limit
+        return self.sql.prepare(shape, build), values
+
     def query_all(self, query: Query, page_size: int = 2000) -> Iterator[SObject]:
         """Every matching record in one ordered read (no count, no paging round trips)."""
+        prepared = self._prepared_query(query)
+        if prepared is not None:
+            with self.sql.unit() as unit:
+                found = unit.all(*prepared)
+            for data in found:
+                yield self._to_record(query.sobject, data)
+            return
         table = _table(query.sobject)
         stmt = sa.select(table).where(*[_condition(table, f) for f in query.filters])
         stmt = stmt.order_by(*self._order(table, query))
@@ -179,8 +214,9 @@ class LocalCRM(CRM):
 
     def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
         values = self._prepare_update(sobject, changes)
-        with self.engine.begin() as conn:
-            done = conn.execute(_update_by_id(sobject), {"record_id_": record_id, **values}).rowcount
+        stmt = self.sql.prepare(("crm.update", sobject), lambda: _update_by_id(sobject), column_keys=tuple(values))
+        with self.sql.unit(write=True) as unit:
+            done = unit.execute(stmt, {"record_id_": record_id, **values})
         if not done:
             raise NotFound(f"{sobject} {record_id} does not exist")
 
@@ -196,21 +232,26 @@ class LocalCRM(CRM):
         if external_id_field not in model.external_id_fields:
             raise RecordRejected(f"{external_id_field} is not an external id of {sobject}", "INVALID_FIELD", (external_id_field,))
         table = _table(sobject)
-        with self.engine.begin() as conn:
-            # The row lock (Postgres) / write transaction (SQLite) makes a concurrent upsert wait, not duplicate.
-            found = conn.execute(
-                sa.select(table.c.Id).where(table.c[external_id_field] == external_id).with_for_update()
-            ).first()
+        find = self.sql.prepare(("crm.upsert_find", sobject, external_id_field), lambda: (
+            sa.select(table.c.Id).where(table.c[external_id_field] == sa.bindparam("key")).with_for_update()))
+        # The row lock (Postgres) / write transaction (SQLite) makes a concurrent upsert wait, not duplicate.
+        with self.sql.unit(write=True) as unit:
+            found = unit.first(find, {"key": external_id})
             if found is not None:
                 values = self._prepare_update(sobject, fields)
-                conn.execute(table.update().where(table.c.Id == found.Id).values(values))
-                return SaveResult(found.Id, True, created=False)
+                stmt = self.sql.prepare(("crm.update", sobject), lambda: _update_by_id(sobject), column_keys=tuple(values))
+                unit.execute(stmt, {"record_id_": found["Id"], **values})
+                return SaveResult(found["Id"], True, created=False)
             try:
                 record = model.model_validate({**fields, external_id_field: external_id})
             except ValidationError as exc:
                 raise _reject_from(exc) from None
             values = self._prepare_create(record)
-            conn.execute(table.insert().values(values))
+            insert = self.sql.prepare(("crm.insert", sobject), table.insert, column_keys=tuple(values))
+            try:
+                unit.execute(insert, values)
+            except self.sql.IntegrityError:
+                raise RecordRejected("duplicate value on a unique field", "DUPLICATE_VALUE") from None
             return SaveResult(values["Id"], True, created=True)
 
     def _each(self, items: Sequence[Any], write: Any) -> list[SaveResult]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from revloops.adapters.sql.fast import fast_sql
 from revloops.adapters.sql.tables import decisions
 from revloops.core.decisions import Decision
 from revloops.core.errors import NotFound
@@ -34,11 +35,17 @@ def _insert_ignoring_duplicates(dialect: str) -> sa.Insert:
     return decisions.insert().prefix_with("IGNORE")
 
 
-def _decision(row: sa.Row[Any]) -> Decision:
-    data = dict(row._mapping)
+def _decision(data: dict[str, Any]) -> Decision:
     if data["created_at"].tzinfo is None:
         data["created_at"] = data["created_at"].replace(tzinfo=dt.UTC)
     return Decision.model_validate(data)
+
+
+def _for_record(loop: bool) -> sa.Select[Any]:
+    stmt = sa.select(decisions).where(decisions.c.record_id == sa.bindparam("record_id"))
+    if loop:
+        stmt = stmt.where(decisions.c.loop == sa.bindparam("loop"))
+    return stmt.order_by(decisions.c.created_at.desc(), decisions.c.id.desc()).limit(sa.bindparam("limit"))
 
 
 class SqlDecisionStore(DecisionStore):
@@ -46,6 +53,7 @@ class SqlDecisionStore(DecisionStore):
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.sql = fast_sql(engine)
 
     def record(self, decision: Decision) -> Decision:
         self.record_many([decision])
@@ -55,24 +63,26 @@ class SqlDecisionStore(DecisionStore):
         if not items:
             return
         # one statement: a decision already stored (same id) is left as it is
-        insert = _insert_ignoring_duplicates(self.engine.dialect.name)
-        with self.engine.begin() as conn:
-            conn.execute(insert, [_row(d) for d in items])
+        insert = self.sql.prepare("decisions.insert", lambda: _insert_ignoring_duplicates(self.engine.dialect.name))
+        with self.sql.unit(write=True) as unit:
+            if len(items) == 1:
+                unit.execute(insert, _row(items[0]))
+            else:
+                unit.execute_many(insert, [_row(d) for d in items])
 
     def get(self, decision_id: str) -> Decision:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(decisions).where(decisions.c.id == decision_id)).first()
+        by_id = self.sql.prepare("decisions.get", lambda: sa.select(decisions).where(decisions.c.id == sa.bindparam("id")))
+        with self.sql.unit() as unit:
+            row = unit.first(by_id, {"id": decision_id})
         if row is None:
             raise NotFound(f"decision {decision_id} does not exist")
         return _decision(row)
 
     def for_record(self, record_id: str, limit: int = 20, loop: str | None = None) -> list[Decision]:
-        stmt = sa.select(decisions).where(decisions.c.record_id == record_id)
-        if loop:
-            stmt = stmt.where(decisions.c.loop == loop)
-        stmt = stmt.order_by(decisions.c.created_at.desc(), decisions.c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return [_decision(r) for r in conn.execute(stmt)]
+        stmt = self.sql.prepare(("decisions.for_record", bool(loop)), lambda: _for_record(bool(loop)))
+        with self.sql.unit() as unit:
+            rows = unit.all(stmt, {"record_id": record_id, "loop": loop, "limit": limit})
+        return [_decision(r) for r in rows]
 
     def recent(self, loop: str | None = None, since: dt.datetime | None = None, limit: int = 100) -> list[Decision]:
         stmt = sa.select(decisions)
@@ -82,4 +92,4 @@ class SqlDecisionStore(DecisionStore):
             stmt = stmt.where(decisions.c.created_at >= since)
         stmt = stmt.order_by(decisions.c.created_at.desc(), decisions.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_decision(r) for r in conn.execute(stmt)]
+            return [_decision(dict(r._mapping)) for r in conn.execute(stmt)]

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from revloops.adapters.sql.fast import fast_sql
 from revloops.adapters.sql.tables import crm_events, poll_watermarks
 from revloops.core.events import CrmEvent
 from revloops.ports.inbox import AcceptResult, EventInbox, InboxEntry
@@ -22,6 +23,7 @@ class SqlInbox(EventInbox):
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.sql = fast_sql(engine)
 
     def accept(self, events: Sequence[CrmEvent], source: str) -> AcceptResult:
         for _attempt in range(3):
@@ -88,11 +90,13 @@ class SqlInbox(EventInbox):
             return bool(conn.execute(stmt.values(values)).rowcount)
 
     def finish_workflow(self, workflow_id: str, reason: str | None = None) -> int:
-        stmt = (crm_events.update()
-                .where(crm_events.c.workflow_id == workflow_id, crm_events.c.status == "processing")
-                .values(status="done", reason=reason, processed_at=dt.datetime.now(dt.UTC)))
-        with self.engine.begin() as conn:
-            return int(conn.execute(stmt).rowcount)
+        stmt = self.sql.prepare("inbox.finish_workflow", lambda: (
+            crm_events.update()
+            .where(crm_events.c.workflow_id == sa.bindparam("workflow_id_"), crm_events.c.status == "processing")
+            .values(status="done", reason=sa.bindparam("reason"), processed_at=sa.bindparam("processed_at"))))
+        with self.sql.unit(write=True) as unit:
+            return unit.execute(stmt, {"workflow_id_": workflow_id, "reason": reason,
+                                       "processed_at": dt.datetime.now(dt.UTC)})
 
     def counts(self) -> dict[str, int]:
         stmt = sa.select(crm_events.c.status, sa.func.count()).group_by(crm_events.c.status)

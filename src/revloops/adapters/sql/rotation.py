@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from revloops.adapters.sql.fast import Unit, fast_sql
 from revloops.adapters.sql.tables import rotation_claims, rotation_state
 from revloops.core.errors import UpstreamUnavailable
 from revloops.loops.route.rotation import Candidate, RotationState, next_in_rotation
@@ -22,19 +23,39 @@ from revloops.loops.route.rotation import Candidate, RotationState, next_in_rota
 MAX_ATTEMPTS = 200
 
 
+class _Lost(Exception):
+    """Another resolver moved the pool between this one's read and its swap."""
+
+
+def _state_of_pool() -> sa.Select[Any]:
+    return sa.select(rotation_state.c.state, rotation_state.c.version).where(rotation_state.c.pool == sa.bindparam("pool"))
+
+
+def _claim_of_key() -> sa.Select[Any]:
+    return sa.select(rotation_claims.c.member, rotation_claims.c.slot).where(rotation_claims.c.key == sa.bindparam("key"))
+
+
+def _swap_state() -> sa.Update:
+    return (rotation_state.update()
+            .where(rotation_state.c.pool == sa.bindparam("pool_"), rotation_state.c.version == sa.bindparam("version_"))
+            .values(state=sa.bindparam("state"), version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at")))
+
+
 class SqlRotation:
     """The ``Rotation`` port on the state database."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.sql = fast_sql(engine)
 
     def state(self, pool_id: str) -> tuple[RotationState | None, int]:
         """The pool's current state and version (None, 0 before its first claim)."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(rotation_state.c.state, rotation_state.c.version).where(rotation_state.c.pool == pool_id)
-            ).first()
-        return (dict(row.state), int(row.version)) if row else (None, 0)
+        with self.sql.unit() as unit:
+            return self._state(unit, pool_id)
+
+    def _state(self, unit: Unit, pool_id: str) -> tuple[RotationState | None, int]:
+        row = unit.first(self.sql.prepare("rotation.state", _state_of_pool), {"pool": pool_id})
+        return (dict(row["state"]), int(row["version"])) if row else (None, 0)
 
     def states(self) -> dict[str, RotationState]:
         """Every pool's state (what a preview starts its simulation from)."""
@@ -51,10 +72,12 @@ class SqlRotation:
 
     def claimed(self, key: str) -> tuple[str, int] | None:
         """The member and slot a keyed claim took, if it was taken."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(rotation_claims.c.member, rotation_claims.c.slot)
-                               .where(rotation_claims.c.key == key)).first()
-        return (row.member, int(row.slot)) if row else None
+        with self.sql.unit() as unit:
+            return self._claimed(unit, key)
+
+    def _claimed(self, unit: Unit, key: str) -> tuple[str, int] | None:
+        row = unit.first(self.sql.prepare("rotation.claimed", _claim_of_key), {"key": key})
+        return (row["member"], int(row["slot"])) if row else None
 
     def claim_slot(self, pool_id: str, candidates: Sequence[Candidate], day: dt.date,
                    key: str | None = None) -> tuple[str | None, int]:
@@ -64,44 +87,40 @@ class SqlRotation:
         same key answers the first one's member and slot without taking another.
         """
         for attempt in range(MAX_ATTEMPTS):
-            if key is not None and (done := self.claimed(key)) is not None:
-                return done
-            state, version = self.state(pool_id)
-            chosen, new_state = next_in_rotation(state, candidates, day)
-            if chosen is None:
-                return None, version
-            if self._swap(pool_id, version, new_state, claim=(key, chosen) if key else None):
-                return chosen, version + 1
+            try:
+                # One unit of work: on SQLite it holds the write lock from the first read (so the swap cannot
+                # lose); on Postgres a concurrent swap makes the version check fail and this one try again.
+                with self.sql.unit(write=True) as unit:
+                    if key is not None and (done := self._claimed(unit, key)) is not None:
+                        return done
+                    state, version = self._state(unit, pool_id)
+                    chosen, new_state = next_in_rotation(state, candidates, day)
+                    if chosen is None:
+                        return None, version
+                    self._swap(unit, pool_id, version, new_state, claim=(key, chosen) if key else None)
+                    return chosen, version + 1
+            except (_Lost, self.sql.IntegrityError):
+                pass  # another resolver swapped first, or created the pool's row first
+            except self.sql.OperationalError as exc:
+                if "locked" not in str(exc).lower():
+                    raise
             # lost the race: back off a little (jitter keeps contenders from colliding in step)
             time.sleep(min(0.05, 0.001 * (attempt + 1)) * random.random())
         raise UpstreamUnavailable(f"round-robin pool {pool_id} is too contended; try again", retry_after=1)
 
-    def _swap(self, pool_id: str, version: int, new_state: dict[str, Any],
-              claim: tuple[str, str] | None = None) -> bool:
+    def _swap(self, unit: Unit, pool_id: str, version: int, new_state: dict[str, Any],
+              claim: tuple[str, str] | None = None) -> None:
         now = dt.datetime.now(dt.UTC)
-        try:
-            with self.engine.begin() as conn:
-                if version == 0:
-                    conn.execute(rotation_state.insert().values(pool=pool_id, state=new_state, version=1,
-                                                                updated_at=now))
-                else:
-                    done = conn.execute(
-                        rotation_state.update()
-                        .where(rotation_state.c.pool == pool_id, rotation_state.c.version == version)
-                        .values(state=new_state, version=version + 1, updated_at=now)
-                    ).rowcount
-                    if not done:
-                        return False
-                if claim is not None:  # a concurrent claim under the same key fails here and rolls back
-                    conn.execute(rotation_claims.insert().values(key=claim[0], pool=pool_id, member=claim[1],
-                                                                 slot=version + 1, claimed_at=now))
-                return True
-        except sa.exc.IntegrityError:
-            return False  # another resolver created the pool's row first
-        except sa.exc.OperationalError as exc:
-            if "locked" in str(exc).lower():
-                return False
-            raise
+        if version == 0:
+            insert = self.sql.prepare("rotation.insert_state", rotation_state.insert)
+            unit.execute(insert, {"pool": pool_id, "state": new_state, "version": 1, "updated_at": now})
+        elif not unit.execute(self.sql.prepare("rotation.swap", _swap_state),
+                              {"pool_": pool_id, "version_": version, "state": new_state, "version": version + 1,
+                               "updated_at": now}):
+            raise _Lost(pool_id)
+        if claim is not None:  # a concurrent claim under the same key fails here and rolls back
+            unit.execute(self.sql.prepare("rotation.insert_claim", rotation_claims.insert),
+                         {"key": claim[0], "pool": pool_id, "member": claim[1], "slot": version + 1, "claimed_at": now})
 
 
 class KeyedRotation:

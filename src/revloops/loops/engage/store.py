@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from revloops.adapters.sql.fast import fast_sql
 from revloops.adapters.sql.tables import engage_sequences
 from revloops.core.decisions import Decision
 from revloops.loops.engage.logic import EngageSequence
@@ -27,10 +28,20 @@ class StoredSequence:
 
 
 def _stored(row: Any) -> StoredSequence:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-    seq = EngageSequence.model_validate(row.steps)  # the whole sequence, its steps included
-    return StoredSequence(row.lead_id, row.owner_id, seq, row.task_key, row.task_id,
-                          Decision.model_validate(row.decision), created)
+    data = row if isinstance(row, dict) else dict(row._mapping)
+    created = data["created_at"] if data["created_at"].tzinfo else data["created_at"].replace(tzinfo=dt.UTC)
+    seq = EngageSequence.model_validate(data["steps"])  # the whole sequence, its steps included
+    return StoredSequence(data["lead_id"], data["owner_id"], seq, data["task_key"], data["task_id"],
+                          Decision.model_validate(data["decision"]), created)
+
+
+def _by_lead() -> sa.Select[Any]:
+    return sa.select(engage_sequences).where(engage_sequences.c.lead_id == sa.bindparam("lead_id"))
+
+
+def _set_task() -> sa.Update:
+    return (engage_sequences.update().where(engage_sequences.c.lead_id == sa.bindparam("lead_id_"))
+            .values(task_id=sa.bindparam("task_id")))
 
 
 class SequenceStore:
@@ -38,11 +49,12 @@ class SequenceStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.sql = fast_sql(engine)
 
     def get(self, lead_id: str) -> StoredSequence | None:
         """The lead's sequence, or None."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(engage_sequences).where(engage_sequences.c.lead_id == lead_id)).first()
+        with self.sql.unit() as unit:
+            row = unit.first(self.sql.prepare("sequences.get", _by_lead), {"lead_id": lead_id})
         return None if row is None else _stored(row)
 
     def add(self, lead_id: str, owner_id: str, seq: EngageSequence, task_key: str,
@@ -53,10 +65,10 @@ class SequenceStore:
                       fallback_reason=seq.fallback_reason, steps=seq.model_dump(mode="json"), task_key=task_key, task_id=None,
                       decision=decision.model_dump(mode="json"), created_at=created)
         try:
-            with self.engine.begin() as conn:
-                conn.execute(engage_sequences.insert().values(**values))
+            with self.sql.unit(write=True) as unit:
+                unit.execute(self.sql.prepare("sequences.insert", engage_sequences.insert), values)
             return StoredSequence(lead_id, owner_id, seq, task_key, None, decision, created)
-        except sa.exc.IntegrityError:
+        except self.sql.IntegrityError:
             pass  # a concurrent run for the same lead stored first: its sequence stands
         stored = self.get(lead_id)
         if stored is None:  # pragma: no cover - the insert or the concurrent one committed
@@ -65,9 +77,8 @@ class SequenceStore:
 
     def set_task(self, lead_id: str, task_id: str) -> None:
         """Remember the task written for the lead's sequence."""
-        with self.engine.begin() as conn:
-            conn.execute(engage_sequences.update().where(engage_sequences.c.lead_id == lead_id)
-                         .values(task_id=task_id))
+        with self.sql.unit(write=True) as unit:
+            unit.execute(self.sql.prepare("sequences.set_task", _set_task), {"lead_id_": lead_id, "task_id": task_id})
 
     def all(self, since: dt.datetime | None = None) -> list[StoredSequence]:
         """Every stored sequence (from ``since`` on), oldest first."""
