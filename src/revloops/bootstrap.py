@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,7 @@ class Platform:
     _config: GtmConfig | None = field(default=None, repr=False)
     #: per-process caches of loops (compiled rules, CRM snapshots), keyed by the loop
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _config_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @cached_property
     def engine(self) -> sa.Engine:
@@ -76,9 +78,15 @@ class Platform:
 
     @property
     def config(self) -> GtmConfig:
-        """The config directory, loaded and checked once (raises ConfigErrors)."""
+        """The config directory, loaded and checked once (raises ConfigErrors).
+
+        Once per process, not once per thread: a worker's steps start together, and each loading the
+        config by itself cost a new worker seconds of parsing before its first lead.
+        """
         if self._config is None:
-            self._config = load_config(self.settings.config)
+            with self._config_lock:
+                if self._config is None:
+                    self._config = load_config(self.settings.config)
         return self._config
 
     def close(self) -> None:

@@ -149,6 +149,25 @@ def inbound(lead_id: str, event_id: str | None = None) -> dict[str, Any]:
             "play": engaged["play"] if engaged else None}
 
 
+def warm(plat: Platform) -> None:
+    """Load before the first lead what its steps would each load on first use: the loops' modules, the
+    routing snapshot (config, accounts, the public-suffix list) and the country and subdivision tables.
+
+    A worker calls it before it takes work, so its first leads do not all pay for it at once.
+    """
+    from revloops.core.geo import normalise_geo
+    from revloops.loops.engage import flow as engage_flow
+    from revloops.loops.generate import flow as generate_flow
+    from revloops.loops.qualify import flow as qualify_flow
+    from revloops.loops.route.flow import route_env
+
+    del engage_flow, generate_flow, qualify_flow  # imported for their import cost only
+    normalise_geo("United States", "California")
+    normalise_geo("Deutschland", "Bayern")
+    if plat.config.get("rules") is not None:
+        route_env(plat)
+
+
 def queue_lead(lead_id: str, event_id: str | None = None) -> WorkflowHandle[dict[str, Any]]:
     """Queue the chain for a lead once (a second call returns the existing run, queued, running or done)."""
     return enqueue_once(CHAIN_QUEUE, run_key("lead", lead_id), inbound, lead_id, event_id)

@@ -8,6 +8,7 @@ it had in flight. ``python -m revloops.engine.worker`` and ``revloops worker`` b
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -17,6 +18,24 @@ from types import FrameType
 
 from revloops.bootstrap import Platform, build
 from revloops.engine.setup import launch, shutdown
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(plat: Platform) -> None:
+    """Load what the first steps would otherwise all load at once: the config, the chain's modules and data.
+
+    A config with errors does not stop the worker (engine-only work still runs): the errors are logged
+    here, and each run that needs the config fails on them and is parked where ``revloops status`` shows it.
+    """
+    from revloops.chains.inbound import warm
+    from revloops.core.errors import ConfigError
+
+    try:
+        warm(plat)
+    except ConfigError as exc:
+        log.warning("the config at %s has errors; runs that need it will fail until it is fixed:\n%s",
+                    plat.settings.config, exc)
 
 
 def serve_forever(
@@ -43,6 +62,7 @@ def serve_forever(
     stop = stop or threading.Event()
     previous = _on_signals(stop)
     _ = plat.engine  # migrate the state database before taking work, not inside the first step
+    warm_up(plat)
     launch(plat, executor_id=executor_id, listen=queues, modules=modules)
     try:
         if ready_file is not None:

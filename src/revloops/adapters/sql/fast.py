@@ -124,6 +124,7 @@ class FastSQL:
         self.engine = engine
         self.dialect = engine.dialect
         self._sqlite = engine.dialect.name == "sqlite"
+        self._postgres = engine.dialect.name == "postgresql"
         self._prepared: dict[tuple[Any, ...], Prepared] = {}
         self._lock = threading.Lock()
         dbapi = engine.dialect.loaded_dbapi
@@ -148,9 +149,16 @@ class FastSQL:
 
     @contextmanager
     def unit(self, write: bool = False) -> Iterator[Unit]:
-        """One unit of work: commits when the block ends, rolls back when it raises."""
+        """One unit of work: commits when the block ends, rolls back when it raises.
+
+        A reading unit on Postgres runs in autocommit: each read is one round trip, with no BEGIN and
+        COMMIT around it (the snapshot of one statement is all a single read needs).
+        """
         conn = self.engine.raw_connection()
         try:
+            autocommit = not write and self._postgres
+            if autocommit:
+                conn.driver_connection.autocommit = True  # type: ignore[union-attr]
             cursor = conn.cursor()
             if write and self._sqlite:
                 cursor.execute("BEGIN IMMEDIATE")
@@ -159,6 +167,9 @@ class FastSQL:
             except BaseException:
                 conn.rollback()
                 raise
+            finally:
+                if autocommit:
+                    conn.driver_connection.autocommit = False  # type: ignore[union-attr]
             conn.commit()
         finally:
             conn.close()

@@ -27,8 +27,9 @@ class _Lost(Exception):
     """Another resolver moved the pool between this one's read and its swap."""
 
 
-def _state_of_pool() -> sa.Select[Any]:
-    return sa.select(rotation_state.c.state, rotation_state.c.version).where(rotation_state.c.pool == sa.bindparam("pool"))
+def _state_of_pool(lock: bool = False) -> sa.Select[Any]:
+    stmt = sa.select(rotation_state.c.state, rotation_state.c.version).where(rotation_state.c.pool == sa.bindparam("pool"))
+    return stmt.with_for_update() if lock else stmt
 
 
 def _claim_of_key() -> sa.Select[Any]:
@@ -53,8 +54,9 @@ class SqlRotation:
         with self.sql.unit() as unit:
             return self._state(unit, pool_id)
 
-    def _state(self, unit: Unit, pool_id: str) -> tuple[RotationState | None, int]:
-        row = unit.first(self.sql.prepare("rotation.state", _state_of_pool), {"pool": pool_id})
+    def _state(self, unit: Unit, pool_id: str, lock: bool = False) -> tuple[RotationState | None, int]:
+        stmt = self.sql.prepare(("rotation.state", lock), lambda: _state_of_pool(lock))
+        row = unit.first(stmt, {"pool": pool_id})
         return (dict(row["state"]), int(row["version"])) if row else (None, 0)
 
     def states(self) -> dict[str, RotationState]:
@@ -88,12 +90,14 @@ class SqlRotation:
         """
         for attempt in range(MAX_ATTEMPTS):
             try:
-                # One unit of work: on SQLite it holds the write lock from the first read (so the swap cannot
-                # lose); on Postgres a concurrent swap makes the version check fail and this one try again.
+                # One unit of work holding the pool: SQLite's write lock from the first read, Postgres's row lock
+                # from the read of the state (contenders queue on it instead of all reading one version and
+                # all but one failing their swap). The version check still guards the swap, and the first
+                # claim of a new pool, which has no row to lock, races on its insert and retries.
                 with self.sql.unit(write=True) as unit:
                     if key is not None and (done := self._claimed(unit, key)) is not None:
                         return done
-                    state, version = self._state(unit, pool_id)
+                    state, version = self._state(unit, pool_id, lock=True)
                     chosen, new_state = next_in_rotation(state, candidates, day)
                     if chosen is None:
                         return None, version

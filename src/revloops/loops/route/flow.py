@@ -7,6 +7,7 @@ the digest of the context it was taken on.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,14 +28,27 @@ from revloops.loops.route.types import Move, Preview, RoutePlan
 EXPLANATION_LIMIT = 1000
 
 
+_ENV_BUILD = threading.Lock()
+
+
 def route_env(plat: Platform, cfg: GtmConfig | None = None, rules: Any | None = None) -> RouteEnv:
     """The cached routing snapshot of the platform's config (rebuilt when stale or for another config)."""
     if cfg is not None or rules is not None:
         return RouteEnv.load(cfg or plat.config, plat.crm, rules)
     env: RouteEnv | None = plat.cache.get("route.env")
-    if env is None or env.stale() or env.cfg.version != plat.config.version:
-        env = plat.cache["route.env"] = RouteEnv.load(plat.config, plat.crm)
-    return env
+    if env is not None and not env.stale() and env.cfg.version == plat.config.version:
+        return env
+    # One thread builds the snapshot; while a stale one exists the others go on with it rather than wait.
+    current = env is not None and env.cfg.version == plat.config.version
+    if not _ENV_BUILD.acquire(blocking=not current):
+        return env  # type: ignore[return-value]  # current implies env is not None
+    try:
+        env = plat.cache.get("route.env")
+        if env is None or env.stale() or env.cfg.version != plat.config.version:
+            env = plat.cache["route.env"] = RouteEnv.load(plat.config, plat.crm)
+        return env
+    finally:
+        _ENV_BUILD.release()
 
 
 def _record_of(plat: Platform, sobject: str, record: Mapping[str, Any] | None, record_id: str | None) -> SObject:
