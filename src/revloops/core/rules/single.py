@@ -39,6 +39,16 @@ class CompiledCondition:
         result = self._walk_traced(ctx.get, raw.append, 0) == 0
         return result, [condition_trace(self.leaf_list[i], actual, res) for i, actual, res in raw]
 
+    def evaluate_why(self, ctx: Mapping[str, Any]) -> tuple[bool, list[ConditionTrace], list[str]]:
+        """``evaluate`` and, when the condition holds, ``why`` (empty when it does not), from one walk."""
+        raw: list[tuple[int, Any, bool]] = []
+        result = self._walk_traced(ctx.get, raw.append, 0) == 0
+        traces = [condition_trace(self.leaf_list[i], actual, res) for i, actual, res in raw]
+        if not result:
+            return result, traces, []
+        seen = {id(self.leaf_list[i]): (actual, res) for i, actual, res in raw}
+        return result, traces, deciding(self.condition, result, seen)
+
     def why(self, ctx: Mapping[str, Any]) -> list[str]:
         """The tests that decided the result, with the context's actual values
         (``NumberOfEmployees 4200 >= 1000``; ``not geo.country GB in [US, CA]``)."""

@@ -1,9 +1,11 @@
 """Engage a routed lead: pick its play, compose and schedule the sequence, store it, land one task.
 
-``engage_lead`` is one step of the inbound chain and safe to run again: the sequence is stored once per
-lead (the first run wins), the task is upserted by ``Revloops_Key__c = engage:<lead id>`` and written only
-when missing, and the decision has a fixed id kept with the sequence, so a rerun after a crash finishes
-what the first run started and a rerun after success changes nothing.
+``engage_lead`` is one step of the inbound chain and safe to run again. A fresh lead's task is upserted
+first by ``Revloops_Key__c = engage:<lead id>``, then its sequence is stored with the task's id (once per
+lead: the first run wins), then the decision, whose fixed id is kept with the sequence. A rerun after a
+crash before the sequence was stored composes again and updates the same task; a rerun after it finds
+the stored sequence, lands its task only if missing and logs the decision; a rerun after success changes
+nothing.
 """
 
 from __future__ import annotations
@@ -91,23 +93,31 @@ def engage_lead(plat: Platform, lead_id: str, owner_id: str, ctx: Mapping[str, A
         explanation=_explanation(selection.explanation, seq), config_version=plat.config.version,
         inputs_digest=inputs, actor=actor,
     )
-    return _finish(plat, store, store.add(lead_id, owner_id, seq, task_key(lead_id), decision))
+    # The task first (upserted by its key, so a rerun after a crash updates it rather than adding one), then
+    # the sequence with the task's id, then the decision: a fresh lead takes three writes, none to repair.
+    key = task_key(lead_id)
+    stored = store.add(lead_id, owner_id, seq, key, decision, task_id=_land_task(plat, lead_id, key, task))
+    if stored.decision.id != decision.id:  # a concurrent run stored its sequence first: its task stands
+        return _finish(plat, store, stored, rewrite=True)
+    return plat.decisions.record(stored.decision)
 
 
-def _finish(plat: Platform, store: SequenceStore, stored: StoredSequence) -> Decision:
-    """Land the task (when it is not there yet) and log the decision (idempotent on its id)."""
-    key = stored.task_key
-    # A sequence without a task id may have crashed after its upsert: look before writing only on reruns.
-    found = plat.crm.find_one(eq("Task", Revloops_Key__c=key)) if stored.task_id is not None else None
-    if found is None:
-        result = plat.crm.upsert("Task", "Revloops_Key__c", key, stored.decision.detail["task"])
-        if not result.success or result.id is None:
-            err = result.errors[0] if result.errors else None
-            raise RecordRejected(f"the engage task for {stored.lead_id} was refused: {err.message if err else '?'}",
-                                 err.status_code if err else "UNKNOWN", err.fields if err else ())
-        task_id = result.id
-    else:
-        task_id = found.Id or ""
+def _land_task(plat: Platform, lead_id: str, key: str, fields: Mapping[str, Any]) -> str:
+    """Upsert the lead's engage task; answers its id."""
+    result = plat.crm.upsert("Task", "Revloops_Key__c", key, dict(fields))
+    if not result.success or result.id is None:
+        err = result.errors[0] if result.errors else None
+        raise RecordRejected(f"the engage task for {lead_id} was refused: {err.message if err else '?'}",
+                             err.status_code if err else "UNKNOWN", err.fields if err else ())
+    return result.id
+
+
+def _finish(plat: Platform, store: SequenceStore, stored: StoredSequence, rewrite: bool = False) -> Decision:
+    """A rerun on a stored sequence: land its task when it is missing (or ``rewrite`` it to match the stored
+    sequence), then log the decision (idempotent on its id)."""
+    found = None if rewrite else plat.crm.find_one(eq("Task", Revloops_Key__c=stored.task_key))
+    task_id = found.Id if found is not None and found.Id else _land_task(
+        plat, stored.lead_id, stored.task_key, stored.decision.detail["task"])
     if stored.task_id != task_id:
         store.set_task(stored.lead_id, task_id)
     return plat.decisions.record(stored.decision)

@@ -139,7 +139,7 @@ def select_play(plays: PlaysFile, ctx: Mapping[str, Any], compiled: CompiledRule
         return HandlerResult(play.id, summary=f"play {play.name!r}")
 
     outcome = rules.evaluate(ctx, resolve)
-    trace = [step.model_dump(mode="json") for step in outcome.trace]
+    trace = outcome.trace_json()  # the same dicts as dumping each step, built straight from the walk
     if outcome.rule_id is None:
         return Selection(None, "No play holds for this lead", trace)
     return Selection(by_id[outcome.rule_id], outcome.explanation, trace)

@@ -58,16 +58,17 @@ class SequenceStore:
         return None if row is None else _stored(row)
 
     def add(self, lead_id: str, owner_id: str, seq: EngageSequence, task_key: str,
-            decision: Decision) -> StoredSequence:
-        """Store the lead's sequence unless one is there already; answer the one stored."""
+            decision: Decision, task_id: str | None = None) -> StoredSequence:
+        """Store the lead's sequence (with its task's id when the task is already written) unless one is
+        there already; answer the one stored."""
         created = dt.datetime.now(dt.UTC)
         values = dict(lead_id=lead_id, play_id=seq.play_id, owner_id=owner_id, composer=seq.composer,
-                      fallback_reason=seq.fallback_reason, steps=seq.model_dump(mode="json"), task_key=task_key, task_id=None,
-                      decision=decision.model_dump(mode="json"), created_at=created)
+                      fallback_reason=seq.fallback_reason, steps=seq.model_dump(mode="json"), task_key=task_key,
+                      task_id=task_id, decision=decision.model_dump(mode="json"), created_at=created)
         try:
             with self.sql.unit(write=True) as unit:
                 unit.execute(self.sql.prepare("sequences.insert", engage_sequences.insert), values)
-            return StoredSequence(lead_id, owner_id, seq, task_key, None, decision, created)
+            return StoredSequence(lead_id, owner_id, seq, task_key, task_id, decision, created)
         except self.sql.IntegrityError:
             pass  # a concurrent run for the same lead stored first: its sequence stands
         stored = self.get(lead_id)

@@ -222,13 +222,14 @@ def score_lead(plat: Platform, lead_id: str, ctx: Mapping[str, Any], actor: str 
             return previous
     result = score(ctx, scoring)
     plat.crm.update("Lead", lead_id, lead_changes(result, status))
+    dumped = result.model_dump(mode="json", include={"thresholds", "breakdown", "trace"})  # one call, not one per rule
     decision = Decision(
         loop="qualify", sobject="Lead", record_id=lead_id, outcome=result.band,
         detail={"total": result.total, "fit": result.fit, "intent": result.intent,
-                "thresholds": result.thresholds.model_dump(), "enrichment_status": status,
+                "thresholds": dumped["thresholds"], "enrichment_status": status,
                 "enrichment_provider": ctx.get("enrichment.provider"),
-                "breakdown": [line.model_dump(mode="json") for line in result.breakdown], "inputs": inputs},
-        trace=[step.model_dump(mode="json") for step in result.trace], explanation=result.explanation,
+                "breakdown": dumped["breakdown"], "inputs": inputs},
+        trace=dumped["trace"], explanation=result.explanation,
         config_version=version, inputs_digest=inputs_digest, actor=actor,
     )
     return plat.decisions.record(decision)

@@ -100,14 +100,12 @@ def band_for(total: int, thresholds: Thresholds) -> Band:
 
 
 def _evaluate(rule: ScoringRule, group: Group, ctx: Mapping[str, Any]) -> tuple[ScoreStep, ScoreLine | None]:
-    compiled = compile_condition(rule.condition)
-    matched, conditions = compiled.evaluate(ctx)
+    matched, conditions, evidence = compile_condition(rule.condition).evaluate_why(ctx)
     step = ScoreStep(rule_id=rule.id, group=group, matched=matched, points=rule.points if matched else 0,
                      conditions=conditions)
     if not matched:
         return step, None
-    line = ScoreLine(rule_id=rule.id, group=group, points=rule.points, reason=rule.reason,
-                     evidence=compiled.why(ctx))
+    line = ScoreLine(rule_id=rule.id, group=group, points=rule.points, reason=rule.reason, evidence=evidence)
     return step, line
 
 
