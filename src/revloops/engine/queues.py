@@ -41,7 +41,7 @@ def queue_specs(settings: Settings) -> dict[str, QueueSpec]:
     specs = [
         # a lead's chain waits on its enrichment run: look a little more often than the other service queues
         QueueSpec("pdl", worker_concurrency=4, limit=max(1, settings.pdl_rate_per_minute), period=60.0,
-                  poll_seconds=0.25),
+                  poll_seconds=0.5),
         QueueSpec("llm", worker_concurrency=max(1, settings.llm_concurrency)),
         QueueSpec("crm", worker_concurrency=max(1, settings.crm_write_concurrency)),
         QueueSpec("chain", worker_concurrency=max(1, settings.chain_concurrency),
