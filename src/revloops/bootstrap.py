@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -88,6 +89,17 @@ class Platform:
                 if self._config is None:
                     self._config = load_config(self.settings.config)
         return self._config
+
+    def writes_together(self) -> AbstractContextManager[None]:
+        """A block whose CRM writes and state-database writes (decisions, sequences) commit as one unit, when
+        the CRM is the embedded one on the state database; otherwise each write stands alone (a remote CRM
+        call must not hold the state database's write lock)."""
+        from revloops.adapters.localcrm.crm import LocalCRM
+        from revloops.adapters.sql.fast import fast_sql
+
+        if isinstance(self.crm, LocalCRM) and self.crm.engine is self.engine:
+            return fast_sql(self.engine).together()
+        return nullcontext()
 
     def close(self) -> None:
         """Release what the platform opened (CRM sessions, database connections)."""

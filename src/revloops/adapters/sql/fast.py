@@ -127,6 +127,10 @@ class FastSQL:
         self._postgres = engine.dialect.name == "postgresql"
         self._prepared: dict[tuple[Any, ...], Prepared] = {}
         self._lock = threading.Lock()
+        # SQLite takes one writer at a time; this process's writers queue here, handing the turn straight on,
+        # rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between looks.
+        self._sqlite_writer = threading.RLock()
+        self._local = threading.local()
         dbapi = engine.dialect.loaded_dbapi
         #: The driver's errors for a broken unique or foreign key (``except sql.IntegrityError``), and for a
         #: database that could not be used (SQLite's "database is locked" after ``busy_timeout``).
@@ -154,6 +158,35 @@ class FastSQL:
         A reading unit on Postgres runs in autocommit: each read is one round trip, with no BEGIN and
         COMMIT around it (the snapshot of one statement is all a single read needs).
         """
+        joined: Unit | None = getattr(self._local, "unit", None)
+        if joined is not None:  # inside ``together``: the batch's unit, committed when the batch ends
+            yield joined
+        elif write and self._sqlite:
+            with self._sqlite_writer, self._unit(write) as unit:
+                yield unit
+        else:
+            with self._unit(write) as unit:
+                yield unit
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Every unit this thread opens on this engine inside the block is one writing unit: the writes
+        commit together or not at all (a step's CRM update and its decision), with one commit.
+
+        Keep the block to statements of this engine: on SQLite it holds the write lock throughout.
+        """
+        if getattr(self._local, "unit", None) is not None:
+            yield  # already together
+            return
+        with self.unit(write=True) as unit:
+            self._local.unit = unit
+            try:
+                yield
+            finally:
+                self._local.unit = None
+
+    @contextmanager
+    def _unit(self, write: bool) -> Iterator[Unit]:
         conn = self.engine.raw_connection()
         try:
             autocommit = not write and self._postgres

@@ -96,10 +96,12 @@ def engage_lead(plat: Platform, lead_id: str, owner_id: str, ctx: Mapping[str, A
     # The task first (upserted by its key, so a rerun after a crash updates it rather than adding one), then
     # the sequence with the task's id, then the decision: a fresh lead takes three writes, none to repair.
     key = task_key(lead_id)
-    stored = store.add(lead_id, owner_id, seq, key, decision, task_id=_land_task(plat, lead_id, key, task))
-    if stored.decision.id != decision.id:  # a concurrent run stored its sequence first: its task stands
-        return _finish(plat, store, stored, rewrite=True)
-    return plat.decisions.record(stored.decision)
+    with plat.writes_together():  # with the embedded CRM, the three are one commit
+        stored = store.add(lead_id, owner_id, seq, key, decision, task_id=_land_task(plat, lead_id, key, task))
+        if stored.decision.id == decision.id:
+            return plat.decisions.record(stored.decision)
+    # a concurrent run stored its sequence first: its task stands
+    return _finish(plat, store, stored, rewrite=True)
 
 
 def _land_task(plat: Platform, lead_id: str, key: str, fields: Mapping[str, Any]) -> str:

@@ -74,8 +74,8 @@ def capture_lead(plat: Platform, lead_id: str, *, actor: str = "system",
              + (f" (ambiguous: {geo.reason})" if geo.ambiguous else "")]
     if duplicate_of:
         parts.insert(0, f"duplicate of {duplicate_of} (same email within {window.days} days)")
-    if found and lead.Matched_Account__c != found.account_id:
-        plat.crm.update("Lead", lead_id, {"Matched_Account__c": found.account_id})
+    matched = bool(found and lead.Matched_Account__c != found.account_id)
+    if found and matched:
         lead = lead.model_copy(update={"Matched_Account__c": found.account_id})
     decision = Decision(
         id=capture_decision_id(lead_id), loop="generate", sobject="Lead", record_id=lead_id,
@@ -84,4 +84,7 @@ def capture_lead(plat: Platform, lead_id: str, *, actor: str = "system",
         inputs_digest=digest({"lead": lead.model_dump(mode="json", exclude={"SystemModstamp", "LastModifiedDate"})}),
         actor=actor,
     )
-    return plat.decisions.record(decision), lead
+    with plat.writes_together():  # the account on the lead and the capture decision: one commit
+        if found and matched:
+            plat.crm.update("Lead", lead_id, {"Matched_Account__c": found.account_id})
+        return plat.decisions.record(decision), lead

@@ -221,7 +221,6 @@ def score_lead(plat: Platform, lead_id: str, ctx: Mapping[str, Any], actor: str 
         if previous.inputs_digest == inputs_digest and previous.config_version == version:
             return previous
     result = score(ctx, scoring)
-    plat.crm.update("Lead", lead_id, lead_changes(result, status))
     dumped = result.model_dump(mode="json", include={"thresholds", "breakdown", "trace"})  # one call, not one per rule
     decision = Decision(
         loop="qualify", sobject="Lead", record_id=lead_id, outcome=result.band,
@@ -232,7 +231,9 @@ def score_lead(plat: Platform, lead_id: str, ctx: Mapping[str, Any], actor: str 
         trace=dumped["trace"], explanation=result.explanation,
         config_version=version, inputs_digest=inputs_digest, actor=actor,
     )
-    return plat.decisions.record(decision)
+    with plat.writes_together():  # the score on the lead and its decision: one commit
+        plat.crm.update("Lead", lead_id, lead_changes(result, status))
+        return plat.decisions.record(decision)
 
 
 def qualify_lead(plat: Platform, lead_id: str, *, actor: str = "system", timeout: float | None = None,

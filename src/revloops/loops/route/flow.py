@@ -101,8 +101,9 @@ def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] 
                                    "Routing_Explanation__c": decision.explanation[:EXPLANATION_LIMIT]}
         if not decision.outcome.startswith("pending:"):
             changes["OwnerId"] = decision.outcome
-        plat.crm.update(sobject, rec.Id, changes)
-        plat.decisions.record(decision)
+        with plat.writes_together():  # the owner on the record and the decision: one commit
+            plat.crm.update(sobject, rec.Id, changes)
+            plat.decisions.record(decision)
     return decision
 
 
