@@ -50,12 +50,69 @@ CHAIN_STEPS = 6
 
 
 @dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds spent while a batch ran: the worker processes, the Postgres server, the whole machine."""
+
+    workers: float
+    postgres: float
+    machine: float
+
+    def per_workflow(self, n: int) -> str:
+        rest = max(0.0, self.machine - self.workers - self.postgres)
+        return (f"CPU per workflow: workers {1000 * self.workers / n:.1f} ms, Postgres {1000 * self.postgres / n:.1f}"
+                f" ms, rest of the machine {1000 * rest / n:.1f} ms")
+
+
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (empty when the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _proc_cpu(pid: int | str, children: bool = False) -> float:
+    """User + system CPU seconds of one process, with its finished children's when asked (Linux /proc)."""
+    fields = _stat(pid)
+    if not fields:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of the Postgres server: its processes alive now, and the backends that already ended
+    (counted in the postmaster's children's time, so a connection closing mid-batch is not lost)."""
+    procs = {}
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip().startswith("postgres"):
+                procs[pid] = _stat(pid)
+        except OSError:
+            continue
+    total = 0.0
+    for pid, fields in procs.items():
+        if not fields:
+            continue
+        postmaster = fields[1] not in procs  # its parent is not a Postgres process
+        total += _proc_cpu(pid, children=postmaster)
+    return total
+
+
+def _machine_busy() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
 class Figure:
     """N workflows in ``seconds``."""
 
     label: str
     n: int
     seconds: float
+    cpu: CpuUse | None = None
 
     @property
     def ms_per_workflow(self) -> float:
@@ -227,15 +284,24 @@ def postgres_workers(url: str, root: Path, workers: int, jobs: Sequence[Job], la
     for i, (name, args) in enumerate(jobs):
         submit(client, "chain", f"{tag}-{i}", name, *args)
     env = {**os.environ, "REVLOOPS_DB": url, "REVLOOPS_STATE_DIR": str(root), **(env_extra or {})}
-    procs = [subprocess.Popen([sys.executable, "-m", "revloops.engine.worker", "--executor-id", f"bench-{w}"],
+    ready = [root / f"{tag}-{w}.ready" for w in range(workers)]
+    procs = [subprocess.Popen([sys.executable, "-m", "revloops.engine.worker", "--executor-id", f"bench-{w}",
+                               "--ready-file", str(ready[w])],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for w in range(workers)]
     try:
+        while not all(r.exists() for r in ready):  # started and warmed up: what follows is the batch
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"a worker exited at start while {label} ran")
+            time.sleep(0.05)
+        before = [_proc_cpu(p.pid) for p in procs], _postgres_cpu(), _machine_busy()
         while len(client.list_workflows(workflow_id_prefix=tag, status="SUCCESS", load_input=False,
                                         load_output=False)) < len(jobs):
             if any(p.poll() is not None for p in procs):
                 raise RuntimeError(f"a worker exited while {label} ran")
             time.sleep(1.0)  # the span comes from the steps' timestamps; polling less leaves the CPU to the workers
-        return Figure(f"Postgres, {workers} worker process(es), {label}", len(jobs), span_seconds(client, tag))
+        cpu = CpuUse(sum(_proc_cpu(p.pid) for p in procs) - sum(before[0]), _postgres_cpu() - before[1],
+                     _machine_busy() - before[2])
+        return Figure(f"Postgres, {workers} worker process(es), {label}", len(jobs), span_seconds(client, tag), cpu)
     finally:
         for p in procs:
             p.terminate()
@@ -282,10 +348,19 @@ def main() -> None:
             chain_sqlite(n // 2, 2 if args.quick else 3)
     if not args.no_postgres:
         pairs = postgres_figures(n, args.steps, 0 if args.no_chain else chain_n)
+        cores = os.cpu_count() or 1
         for one, two in pairs:
-            print(one.line())
-            print(two.line())
+            for fig in (one, two):
+                print(fig.line())
+                if fig.cpu is not None:
+                    print(f"    {fig.cpu.per_workflow(fig.n)}")
             print(f"{'2 workers / 1 worker (target >= 1.6x)':<44} {two.per_second / one.per_second:8.2f}x")
+            if two.cpu is not None:
+                # With every core busy, two workers cannot go faster than the cores divided by what one
+                # workflow costs the whole machine; against one worker's measured rate that is the ceiling.
+                ceiling = cores / (two.cpu.machine / two.n)
+                print(f"    ceiling on this machine ({cores} cores / {1000 * two.cpu.machine / two.n:.1f} ms of machine"
+                      f" CPU per workflow): {ceiling:.1f} wf/s = {ceiling / one.per_second:.2f}x one worker")
 
 
 if __name__ == "__main__":

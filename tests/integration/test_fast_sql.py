@@ -14,9 +14,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from revloops.adapters.localcrm.crm import LocalCRM
 from revloops.adapters.sql.db import open_database
+from revloops.adapters.sql.decisions import SqlDecisionStore
 from revloops.adapters.sql.fast import FastSQL, fast_sql
 from revloops.adapters.sql.tables import SOBJECT_TABLES, decisions
+from revloops.core.decisions import Decision
+from revloops.core.records import Lead
 from revloops.testing.postgres import PostgresServer
 from tests.support.postgres import postgres  # noqa: F401  (the fixture)
 
@@ -141,3 +145,26 @@ def test_one_compiled_statement_per_engine_and_key(tmp_path: Path) -> None:
     assert isinstance(fast_sql(two), FastSQL)
     one.dispose()
     two.dispose()
+
+
+def _score_decision(lead_id: str) -> Decision:
+    return Decision(loop="qualify", sobject="Lead", record_id=lead_id, outcome="mql", explanation="MQL: 70 points",
+                    config_version="v1", inputs_digest="d", actor="test")
+
+
+def test_writes_together_commit_as_one_or_not_at_all(engine: sa.Engine) -> None:
+    crm, decisions_log, sql = LocalCRM(engine), SqlDecisionStore(engine), fast_sql(engine)
+    lead_id = crm.create(Lead(LastName="Okafor", Company="Acme", Status="Open"))
+    with pytest.raises(RuntimeError), sql.together():
+        crm.update("Lead", lead_id, {"Lead_Score__c": 70.0})
+        decisions_log.record(_score_decision(lead_id))
+        raise RuntimeError("the step failed after both writes")
+    assert getattr(crm.get("Lead", lead_id), "Lead_Score__c", None) is None
+    assert decisions_log.for_record(lead_id) == []
+    with sql.together():
+        crm.update("Lead", lead_id, {"Lead_Score__c": 70.0})
+        decided = decisions_log.record(_score_decision(lead_id))
+        assert getattr(crm.get("Lead", lead_id), "Lead_Score__c", None) == 70.0  # reads inside see the writes
+    with engine.connect() as conn:  # and, committed, so does everyone else
+        assert conn.execute(sa.select(LEADS.c.Lead_Score__c).where(LEADS.c.Id == lead_id)).scalar_one() == 70.0
+    assert [d.id for d in decisions_log.for_record(lead_id)] == [decided.id]
