@@ -127,9 +127,6 @@ class FastSQL:
         self._postgres = engine.dialect.name == "postgresql"
         self._prepared: dict[tuple[Any, ...], Prepared] = {}
         self._lock = threading.Lock()
-        # SQLite takes one writer at a time; this process's writers queue here, handing the turn straight on,
-        # rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between looks.
-        self._sqlite_writer = threading.RLock()
         self._local = threading.local()
         dbapi = engine.dialect.loaded_dbapi
         #: The driver's errors for a broken unique or foreign key (``except sql.IntegrityError``), and for a
@@ -161,9 +158,6 @@ class FastSQL:
         joined: Unit | None = getattr(self._local, "unit", None)
         if joined is not None:  # inside ``together``: the batch's unit, committed when the batch ends
             yield joined
-        elif write and self._sqlite:
-            with self._sqlite_writer, self._unit(write) as unit:
-                yield unit
         else:
             with self._unit(write) as unit:
                 yield unit
