@@ -143,8 +143,10 @@ class Geo(Frozen):
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case, accents and punctuation folded: ``"Österreich"`` -> ``"osterreich"``, ``"U.S.A."`` -> ``"usa"``."""
-    lowered = text.casefold().translate(_DROP)
-    plain = "".join(ch for ch in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(ch))
+    # Compatibility forms first ("𝖠" -> "A"), then case, then accents: folding case before the compatibility
+    # step left "𝖠" as "A" after one fold and "a" after two.
+    compatible = unicodedata.normalize("NFKD", text).casefold().translate(_DROP)
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", compatible) if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", plain).split())
 
 
