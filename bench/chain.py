@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from dbos import DBOSClient  # noqa: E402
 
+from revloops.app import Caller, app_on  # noqa: E402
 from revloops.bootstrap import Platform, build  # noqa: E402
-from revloops.chains import inbound  # noqa: E402
-from revloops.engine import probe, setup  # noqa: E402
+from revloops.chains import inbound, probe  # noqa: E402
+from revloops.engine import setup  # noqa: E402
 from revloops.engine.registry import enqueue_once, run_once, submit  # noqa: E402
-from revloops.interfaces.cli.crm_cmds import seed_org  # noqa: E402
 from revloops.ports.crm import Query  # noqa: E402
 from revloops.testing.postgres import throwaway_postgres  # noqa: E402
 
@@ -190,7 +190,7 @@ def seeded_org(root: Path, leads: int, db: str | None = None) -> tuple[Platform,
     config = root / "config"
     shutil.copytree(EXAMPLE, config)
     plat = build(config=config, db=db or f"sqlite:///{root / 'state.sqlite'}", state_dir=root)
-    seed_org(plat, users=8, accounts=max(60, leads // 3), leads=leads, seed=11, show_progress=False)
+    app_on(plat).seed_org(Caller.operator("seed"), users=8, accounts=max(60, leads // 3), leads=leads, seed=11)
     ids = [str(lead.Id) for lead in plat.crm.query_all(Query("Lead", order_by=(("CreatedDate", False),)))]
     return plat, ids
 
@@ -224,7 +224,7 @@ def step_times(client: DBOSClient, prefix: str) -> tuple[list[StepTime], float, 
             in_runs += float(max(i["completed_at_epoch_ms"] for i in infos)  # type: ignore[type-var]
                              - min(i["started_at_epoch_ms"] for i in infos))  # type: ignore[type-var]
     order = ["capture_step", "enrich_step", "enrich_degraded_step", "score_step", "route_step", "engage_step",
-             "finish_step"]
+             "compose_step", "land_step", "finish_step"]
     names = sorted(spent, key=lambda s: order.index(s) if s in order else len(order))
     out = [StepTime(name, len(spent[name]), sum(spent[name]) / len(spent[name])) for name in names]
     return out, in_steps / max(1, len(runs)), in_runs / max(1, len(runs))

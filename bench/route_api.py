@@ -45,21 +45,21 @@ def serve(config: str, db: str, port: int) -> None:
     """The server process: the real app over the seeded database, one uvicorn worker."""
     import uvicorn
 
-    from revloops.bootstrap import build
+    from revloops.app import open_app
     from revloops.interfaces.api.app import create_app
 
-    app = create_app(build(config=Path(config), db=db))
+    app = create_app(open_app(config=Path(config), db=db))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def _seed(root: Path) -> tuple[Path, str]:
-    from revloops.bootstrap import build
-    from revloops.interfaces.cli.crm_cmds import seed_org
+    from revloops.app import Caller, open_app
 
     config = root / "config"
     shutil.copytree(EXAMPLE, config)
     db = f"sqlite:///{root / 'state.sqlite'}"
-    seed_org(build(config=config, db=db), users=6, accounts=120, leads=300, seed=11, show_progress=False)
+    with open_app(config=config, db=db) as app:
+        app.seed_org(Caller.operator("seed"), users=6, accounts=120, leads=300, seed=11)
     return config, db
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,22 +13,28 @@ from revloops.adapters.sql.db import open_database
 from revloops.adapters.sql.decisions import SqlDecisionStore
 from revloops.adapters.sql.inbox import SqlInbox
 from revloops.adapters.sql.rotation import SqlRotation
+from revloops.adapters.sql.sequences import SqlSequenceStore
+from revloops.adapters.sql.uow import SqlUnitOfWork
 from revloops.config.loader import GtmConfig, load_config
 from revloops.ports.crm import CRM
 from revloops.ports.decisions import DecisionStore
+from revloops.ports.enrichment import Enrichment
 from revloops.ports.inbox import EventInbox
+from revloops.ports.llm import LLM
+from revloops.ports.rotation import DurableRotation
+from revloops.ports.sequences import SequenceStore
+from revloops.ports.spend import EnrichmentSpend, LlmSpend
+from revloops.ports.uow import UnitOfWork
 from revloops.settings import Settings, load_settings
 
 
-@dataclass
+@dataclass(eq=False)  # identity-hashed: loops keep per-platform snapshots in weak maps keyed by it
 class Platform:
-    """The wired ports and the config a command or request works with."""
+    """The wired ports and the config a command or request works with (it meets ``revloops.ports.Ports``)."""
 
     settings: Settings
     _config: GtmConfig | None = field(default=None, repr=False)
-    #: per-process caches of loops (compiled rules, CRM snapshots), keyed by the loop
-    cache: dict[str, Any] = field(default_factory=dict, repr=False)
-    _config_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _config_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def engine(self) -> sa.Engine:
@@ -52,7 +56,7 @@ class Platform:
         return SqlDecisionStore(self.engine)
 
     @cached_property
-    def rotation(self) -> SqlRotation:
+    def rotation(self) -> DurableRotation:
         """Durable round-robin state (concurrency-safe)."""
         return SqlRotation(self.engine)
 
@@ -62,14 +66,43 @@ class Platform:
         return SqlInbox(self.engine)
 
     @cached_property
-    def enrichment(self) -> Any:
+    def sequences(self) -> SequenceStore:
+        """Engage's sequences, one per lead."""
+        return SqlSequenceStore(self.engine)
+
+    @cached_property
+    def uow(self) -> UnitOfWork:
+        """The unit of work: with the embedded CRM on the state database its writes join the stores' in one
+        commit; with a remote CRM each CRM write stands alone (a remote call must not hold the state
+        database's write lock)."""
+        from revloops.adapters.localcrm.crm import LocalCRM
+
+        crm = self.crm
+        return SqlUnitOfWork(self.engine, joins_crm=isinstance(crm, LocalCRM) and crm.engine is self.engine)
+
+    @cached_property
+    def enrichment_spend(self) -> EnrichmentSpend:
+        """What enrichment providers cost."""
+        from revloops.adapters.pdl.store import SpendLog
+
+        return SpendLog(self.engine)
+
+    @cached_property
+    def llm_spend(self) -> LlmSpend:
+        """What the LLM cost."""
+        from revloops.adapters.anthropic.spend import SpendLedger
+
+        return SpendLedger(self.engine)
+
+    @cached_property
+    def enrichment(self) -> Enrichment:
         """The enrichment waterfall (People Data Labs when a key is set, then the offline provider)."""
         from revloops.adapters.pdl import build_enrichment
 
         return build_enrichment(self.settings, self.engine)
 
     @cached_property
-    def llm(self) -> Any:
+    def llm(self) -> LLM | None:
         """Claude through the Anthropic adapter when a key is set, else None (offline composers are used)."""
         if self.settings.anthropic_api_key is None:
             return None  # and the SDK (slow to import) is never loaded
@@ -90,17 +123,6 @@ class Platform:
                     self._config = load_config(self.settings.config)
         return self._config
 
-    def writes_together(self) -> AbstractContextManager[None]:
-        """A block whose CRM writes and state-database writes (decisions, sequences) commit as one unit, when
-        the CRM is the embedded one on the state database; otherwise each write stands alone (a remote CRM
-        call must not hold the state database's write lock)."""
-        from revloops.adapters.localcrm.crm import LocalCRM
-        from revloops.adapters.sql.fast import fast_sql
-
-        if isinstance(self.crm, LocalCRM) and self.crm.engine is self.engine:
-            return fast_sql(self.engine).together()
-        return nullcontext()
-
     def close(self) -> None:
         """Release what the platform opened (CRM sessions, database connections)."""
         if "crm" in self.__dict__:
@@ -110,7 +132,6 @@ class Platform:
 
     def reload_config(self) -> GtmConfig:
         self._config = None
-        self.cache.clear()
         return self.config
 
 

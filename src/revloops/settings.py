@@ -60,7 +60,6 @@ class Settings(BaseSettings):
     engine_db: str = Field(default="", description="workflow engine system DB URL; default engine.sqlite in the state dir, "
                            "or the state database itself when that is Postgres")
     executor_id: str = Field(default="local", description="this worker's name; distinct per process sharing one Postgres")
-    crm_write_concurrency: int = 4
     chain_concurrency: int = 8
     chain_poll_seconds: float = Field(default=0.1, gt=0, le=10,
                                       description="how often a worker looks for queued leads; each look costs a few queries")

@@ -16,8 +16,8 @@ from revloops.config.loader import load_config
 from revloops.core.records import Lead, Task, User
 from revloops.loops.engage.config import FILES
 from revloops.loops.engage.flow import engage_lead
+from revloops.loops.engage.logic import EngageSequence
 from revloops.loops.engage.metrics import engage_metrics
-from revloops.loops.engage.store import SequenceStore
 from revloops.ports.crm import Query
 from revloops.settings import Settings
 from revloops.testing.fake_anthropic import FakeAnthropic, ToolRequest
@@ -67,14 +67,14 @@ def test_claude_drafts_the_sequence_and_the_spend_is_logged(fake: FakeAnthropic,
     owner, (lead,) = _seed(plat, 1)
     decision = engage_lead(plat, lead, owner, now=NOW)
     assert decision.detail["composer"] == "llm" and decision.detail["model"] == "claude-haiku-5-5"
-    stored = SequenceStore(plat.engine).get(lead)
+    stored = plat.sequences.get(lead)
     assert stored is not None
-    assert stored.sequence.steps[0].body == "Claude wrote step 0 for Bluepeak Inc."
-    assert stored.sequence.steps[0].subject == "Claude 0 for Bluepeak Inc"
-    assert stored.sequence.steps[2].subject is None  # a call has no subject whatever the model says
+    assert EngageSequence.model_validate(stored.sequence).steps[0].body == "Claude wrote step 0 for Bluepeak Inc."
+    assert EngageSequence.model_validate(stored.sequence).steps[0].subject == "Claude 0 for Bluepeak Inc"
+    assert EngageSequence.model_validate(stored.sequence).steps[2].subject is None  # a call has no subject whatever the model says
     assert fake.requests[0]["tool_choice"] == {"type": "tool", "name": "write_sequence"}
     assert "Drafted by: Claude (claude-haiku-5-5)" in decision.detail["task"]["Description"]
-    assert engage_metrics(plat.engine).llm_cost_usd == pytest.approx(decision.detail["cost_usd"])
+    assert engage_metrics(plat.sequences, plat.llm_spend).llm_cost_usd == pytest.approx(decision.detail["cost_usd"])
     assert decision.detail["cost_usd"] > 0
 
 
@@ -93,7 +93,7 @@ def test_overloaded_llm_every_lead_completes_offline_and_nothing_is_lost(
         assert "529" in task.Description
         assert "Subject: Revenue operations as code at Bluepeak Inc" in task.Description
     assert len(fake.requests) == 6 * 2  # each lead tried twice (bounded), then fell back
-    m = engage_metrics(plat.engine)
+    m = engage_metrics(plat.sequences, plat.llm_spend)
     assert m.sequences == 6 and m.fallbacks == 6 and m.fallback_rate == 1.0 and m.tasks_landed == 6
     fake.fail_always(None)
     assert engage_lead(plat, leads[0], owner, now=NOW) == decisions[0]  # a rerun keeps the first outcome

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from revloops.app import Caller, app_on
 from revloops.bootstrap import Platform, build
-from revloops.interfaces.cli.crm_cmds import seed_org
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme" / "config"
 TOKENS = '[{"token": "ops-token", "user": "ops@acme.example", "tier": "ops"},' \
@@ -25,6 +25,6 @@ def acme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     mp = pytest.MonkeyPatch()
     mp.setenv("REVLOOPS_API_TOKENS", TOKENS)
     plat = build(config=config, db=f"sqlite:///{root / 'state.sqlite'}", events_secret="test-secret")
-    seed_org(plat, users=6, accounts=120, leads=300, seed=11, show_progress=False)
+    app_on(plat).seed_org(Caller.operator("seed"), users=6, accounts=120, leads=300, seed=11)
     yield plat
     mp.undo()

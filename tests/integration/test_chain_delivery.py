@@ -9,6 +9,7 @@ import pytest
 from dbos import DBOS
 from fastapi.testclient import TestClient
 
+from revloops.app import app_on
 from revloops.chains.inbound import start_lead
 from revloops.core.signing import sign
 from revloops.interfaces.api.app import create_app
@@ -39,7 +40,7 @@ def test_an_event_delivered_three_times_runs_once_with_one_set_of_effects(tmp_pa
     events = created_events(plat, ids)
     body = json.dumps({"events": [e.model_dump(mode="json") for e in events]}).encode()
     # The API process runs the engine, whose inbox tick turns pending events into runs.
-    with TestClient(create_app(plat, run_engine=True)) as http:
+    with TestClient(create_app(app_on(plat), run_engine=True)) as http:
         first = _deliver(http, body)
         second = _deliver(http, body)  # a retried callout while the first is being worked on
         assert (first["accepted"], first["duplicates"]) == (N, 0)

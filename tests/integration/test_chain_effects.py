@@ -28,9 +28,9 @@ import pytest
 import sqlalchemy as sa
 
 from revloops.adapters.sql.tables import decisions, engage_sequences
+from revloops.app import Caller, app_on
 from revloops.bootstrap import Platform, build
 from revloops.core.events import CrmEvent, event_id
-from revloops.interfaces.cli.crm_cmds import seed_org
 from revloops.ports.crm import Query
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme" / "config"
@@ -44,7 +44,7 @@ def seeded_org(root: Path, *, leads: int, accounts: int = 60, db: str | None = N
     if not config.exists():
         shutil.copytree(EXAMPLE, config)
     plat = build(config=config, db=db or f"sqlite:///{root / 'state.sqlite'}", state_dir=root, **settings)
-    seed_org(plat, users=6, accounts=accounts, leads=leads, seed=seed, show_progress=False)
+    app_on(plat).seed_org(Caller.operator("seed"), users=6, accounts=accounts, leads=leads, seed=seed)
     return plat
 
 

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from revloops.bootstrap import Platform, build
+from revloops.chains import probe
 from revloops.core.errors import UpstreamRejected, UpstreamUnavailable
-from revloops.engine import probe, setup
+from revloops.engine import setup
 from revloops.engine.queues import get_queue, queue_specs
 from revloops.engine.registry import enqueue_once, run_key, run_once, start_once, step, workflow
 from revloops.interfaces.cli.app import app
@@ -153,7 +154,7 @@ def test_retry_refuses_a_run_that_succeeded(plat: Platform) -> None:
 
 def test_queues_take_their_limits_from_settings(plat: Platform) -> None:
     specs = queue_specs(plat.settings)
-    assert set(specs) == {"pdl", "llm", "crm", "chain"}
+    assert set(specs) == {"pdl", "llm", "chain"}
     pdl, llm, chain = get_queue("pdl"), get_queue("llm"), get_queue("chain")
     assert pdl.limiter == {"limit": plat.settings.pdl_rate_per_minute, "period": 60.0}
     assert llm.worker_concurrency == plat.settings.llm_concurrency
@@ -161,10 +162,11 @@ def test_queues_take_their_limits_from_settings(plat: Platform) -> None:
 
 
 def test_the_api_process_runs_the_engine_in_its_lifespan(tmp_path: Path) -> None:
+    from revloops.app import app_on
     from revloops.interfaces.api.app import create_app
 
     plat = build(db=f"sqlite:///{tmp_path / 'state.sqlite'}", state_dir=tmp_path)
-    with TestClient(create_app(plat, run_engine=True)):
+    with TestClient(create_app(app_on(plat), run_engine=True)):
         assert setup.is_running()
         assert run_once("api-1", probe.steps, 2, 5) == 7
     assert not setup.is_running()

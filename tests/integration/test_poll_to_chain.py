@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from revloops.app import Caller, app_on
 from revloops.bootstrap import Platform, build
 from revloops.chains.inbound import crm_poll
 from revloops.core.records import Lead
 from revloops.engine import setup
-from revloops.interfaces.cli.crm_cmds import seed_org
 from tests.support.workers import wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme" / "config"
@@ -25,7 +25,7 @@ def plat(tmp_path: Path) -> Iterator[Platform]:
     shutil.copytree(EXAMPLE, tmp_path / "config")
     plat = build(config=tmp_path / "config", db=f"sqlite:///{tmp_path / 'state.sqlite'}", state_dir=tmp_path,
                  crm_poll=True)
-    seed_org(plat, users=4, accounts=40, leads=0, seed=5, show_progress=False)
+    app_on(plat).seed_org(Caller.operator("seed"), users=4, accounts=40, leads=0, seed=5)
     # the org's history is older than the poll: start the watermark now so only new leads count
     plat.inbox.set_watermark("Lead", dt.datetime.now(dt.UTC))
     setup.launch(plat)
@@ -53,7 +53,8 @@ def test_a_created_lead_is_polled_and_chained_to_an_owner(plat: Platform) -> Non
 
 @pytest.mark.timeout(180)
 def test_an_event_for_a_lead_already_run_is_marked_done(plat: Platform) -> None:
-    from revloops.chains.inbound import dispatch_pending, start_lead
+    from revloops.chains.dispatch import dispatch_pending
+    from revloops.chains.inbound import start_lead
     from revloops.core.events import CrmEvent
 
     lead_id = plat.crm.create(Lead(LastName="Ode", Company="Contoso", Country="DE", Email="ode@contoso.example"))

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from revloops.app import app_on
 from revloops.bootstrap import Platform
 from revloops.interfaces.api.app import create_app
 from revloops.interfaces.cli.app import app as cli
@@ -20,7 +21,7 @@ OPS = {"Authorization": "Bearer ops-token"}
 
 @pytest.fixture(scope="module")
 def client(acme: Platform) -> TestClient:
-    return TestClient(create_app(acme))
+    return TestClient(create_app(app_on(acme)))
 
 
 def _a_lead(acme: Platform) -> str:
@@ -47,7 +48,7 @@ def test_rep_tier_may_not_route(client: TestClient) -> None:
      "record.NumberOfEmployees"),
     ({"object": "Lead", "record": {"LastName": "Ng", "Colour__c": "red"}}, "record.Colour__c"),
     ({"object": "Planet", "record": {}}, "object"),
-    ({"object": "Lead"}, "body"),
+    ({"object": "Lead"}, "record"),
     ({"object": "Lead", "record_id": "short"}, "record_id"),
 ])
 def test_bad_body_is_422_naming_the_field(client: TestClient, body: dict[str, object], field: str) -> None:

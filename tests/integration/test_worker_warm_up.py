@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from revloops.app import Caller, app_on
 from revloops.bootstrap import Platform, build
 from revloops.engine.worker import warm_up
-from revloops.interfaces.cli.crm_cmds import seed_org
-from revloops.loops.route.flow import route_env
+from revloops.loops.route.flow import cached_env, route_env
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme" / "config"
 THREADS = 8
@@ -46,7 +46,7 @@ def test_threads_asking_for_the_config_together_share_one_load(tmp_path: Path) -
 
 def test_threads_asking_for_the_routing_snapshot_together_share_one_build(tmp_path: Path) -> None:
     plat = _platform(tmp_path)
-    seed_org(plat, users=6, accounts=40, leads=0, seed=3, show_progress=False)
+    app_on(plat).seed_org(Caller.operator("seed"), users=6, accounts=40, leads=0, seed=3)
     envs = _all_at_once(lambda: route_env(plat))
     assert len({id(e) for e in envs}) == 1
     assert len(envs[0].accounts) == 40
@@ -54,10 +54,10 @@ def test_threads_asking_for_the_routing_snapshot_together_share_one_build(tmp_pa
 
 def test_warm_up_builds_what_the_first_steps_need(tmp_path: Path) -> None:
     plat = _platform(tmp_path)
-    seed_org(plat, users=6, accounts=10, leads=0, seed=3, show_progress=False)
+    app_on(plat).seed_org(Caller.operator("seed"), users=6, accounts=10, leads=0, seed=3)
     warm_up(plat)
-    assert "route.env" in plat.cache
-    assert route_env(plat) is plat.cache["route.env"]
+    built = cached_env(plat)
+    assert built is not None and route_env(plat) is built
 
 
 def test_a_broken_config_is_logged_and_the_worker_still_warms_up(tmp_path: Path,
@@ -66,4 +66,4 @@ def test_a_broken_config_is_logged_and_the_worker_still_warms_up(tmp_path: Path,
     (tmp_path / "config" / "rules.yaml").write_text("rules:\n  - id: broken\n    priority: [not a number\n")
     warm_up(plat)  # does not raise
     assert "has errors" in caplog.text and "rules.yaml" in caplog.text
-    assert "route.env" not in plat.cache
+    assert cached_env(plat) is None

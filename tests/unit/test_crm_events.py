@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from revloops.app import app_on
 from revloops.bootstrap import Platform, build
 from revloops.core.records import Account, Lead, Opportunity
 from revloops.core.signing import sign
@@ -27,7 +28,7 @@ def plat(tmp_path: Path) -> Platform:
 
 @pytest.fixture
 def client(plat: Platform) -> TestClient:
-    return TestClient(create_app(plat))
+    return TestClient(create_app(app_on(plat)))
 
 
 def _event(eid: str = "lead.created:" + LEAD_ID, kind: str = "lead.created", obj: str = "Lead") -> dict[str, object]:
@@ -67,7 +68,7 @@ def test_stale_signature_is_refused(client: TestClient, plat: Platform) -> None:
     body = json.dumps({"events": [_event()]}).encode()
     stale = sign(SECRET, body, timestamp=int(time.time()) - 301)
     resp = _post(client, body, stale)
-    assert resp.status_code == 401 and "stale" in resp.json()["detail"]
+    assert resp.status_code == 401 and "stale" in resp.json()["message"]
     assert plat.inbox.counts() == {}
 
 

@@ -166,12 +166,19 @@ def test_cli_uses_the_environment_config_and_explains(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "not in the horizon" in bad.output
 
 
-def test_demo_prints_the_comparison_and_writes_the_chart(tmp_path: Path) -> None:
-    from revloops.config.loader import load_config
+def test_the_design_overview_runs_every_scenario_active_first_and_writes_the_chart(tmp_path: Path) -> None:
+    from revloops.app import Caller, open_app
+    from revloops.interfaces.cli import design_tables
 
-    cfg = load_config(copy_example(tmp_path))
-    console = Console(record=True, width=160)
-    flow.render_demo(cfg, console, tmp_path / "demo")
+    me = Caller.operator("test")
+    with open_app(config=copy_example(tmp_path), db=f"sqlite:///{tmp_path / 'state.sqlite'}") as revloops:
+        results = revloops.design_overview(me, chart=tmp_path / "demo" / "design_capacity.png")
+        runs = [r.run for r in results]
+        console = Console(record=True, width=160)
+        console.print(design_tables.scenarios_table(runs))
+        console.print(design_tables.comparison_table(revloops.compare_scenarios(me, runs[0].scenario, "flat").comparison))
     text = console.export_text()
-    assert "aggressive_hiring" in text and "flat" in text and "base vs flat" in text
+    assert runs[0].active and not any(r.active for r in runs[1:])
+    assert {r.scenario for r in runs} == {"base", "flat", "aggressive_hiring"}
+    assert "aggressive_hiring" in text and "base vs flat" in text
     assert (tmp_path / "demo" / "design_capacity.png").stat().st_size > 10_000

@@ -14,8 +14,8 @@ from revloops.config.loader import load_config
 from revloops.core.records import Lead, Task, User
 from revloops.loops.engage.config import FILES, PlaysFile
 from revloops.loops.engage.flow import engage_lead, task_key
+from revloops.loops.engage.logic import EngageSequence
 from revloops.loops.engage.metrics import engage_metrics
-from revloops.loops.engage.store import SequenceStore
 from revloops.ports.crm import Query, eq
 from revloops.settings import Settings
 
@@ -51,10 +51,10 @@ def test_engage_stores_a_sequence_lands_a_task_and_logs_the_decision(plat: Platf
     decision = engage_lead(plat, lead, owner, actor="workflow:lead-1", now=NOW)
     assert decision.loop == "engage" and decision.outcome == "enterprise-exec"
     assert plat.decisions.get(decision.id) == decision
-    stored = SequenceStore(plat.engine).get(lead)
+    stored = plat.sequences.get(lead)
     assert stored is not None and stored.decision.id == decision.id
-    assert stored.sequence.timezone == "America/Los_Angeles"
-    assert stored.sequence.steps[1].date == dt.date(2026, 11, 30)  # day 3 is Saturday: moved to Monday
+    assert EngageSequence.model_validate(stored.sequence).timezone == "America/Los_Angeles"
+    assert EngageSequence.model_validate(stored.sequence).steps[1].date == dt.date(2026, 11, 30)  # day 3 is Saturday: moved to Monday
     (task,) = _tasks(plat, lead)
     assert task.Revloops_Key__c == task_key(lead) and task.OwnerId == owner and task.Id == stored.task_id
     assert task.ActivityDate == dt.date(2026, 11, 25)
@@ -87,7 +87,7 @@ def test_a_rerun_after_a_crash_lands_the_missing_task(plat: Platform) -> None:
     assert again.id == first.id
     (new_task,) = _tasks(plat, lead)
     assert new_task.Subject == task.Subject and new_task.Description == task.Description
-    stored = SequenceStore(plat.engine).get(lead)
+    stored = plat.sequences.get(lead)
     assert stored is not None and stored.task_id == new_task.Id
 
 
@@ -120,7 +120,7 @@ def test_no_play_is_a_pending_decision_and_no_task(plat: Platform, tmp_path: Pat
     owner, lead = _owner(plat), _lead(plat)
     decision = engage_lead(plat, lead, owner, now=NOW)
     assert decision.outcome == "pending:no_play"
-    assert _tasks(plat, lead) == [] and SequenceStore(plat.engine).get(lead) is None
+    assert _tasks(plat, lead) == [] and plat.sequences.get(lead) is None
 
 
 def test_metrics_count_sequences_by_play_and_tasks(plat: Platform) -> None:
@@ -128,7 +128,7 @@ def test_metrics_count_sequences_by_play_and_tasks(plat: Platform) -> None:
     for i in range(3):
         engage_lead(plat, _lead(plat, LastName=f"L{i}"), owner, now=NOW)
     engage_lead(plat, _lead(plat, LeadSource="Partner"), owner, now=NOW)
-    m = engage_metrics(plat.engine)
+    m = engage_metrics(plat.sequences, plat.llm_spend)
     assert m.sequences == 4 and m.by_play == {"enterprise-exec": 3, "partner-sourced": 1}
     assert m.by_composer == {"offline": 4} and m.fallbacks == 0 and m.fallback_rate == 0.0
     assert m.tasks_landed == 4 and len(list(plat.crm.query_all(eq("Task", Status="Not Started")))) == 4

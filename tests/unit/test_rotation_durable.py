@@ -8,7 +8,7 @@ from pathlib import Path
 
 from revloops.adapters.sql.db import open_database
 from revloops.adapters.sql.rotation import SqlRotation
-from revloops.loops.route.rotation import Candidate, InMemoryRotation
+from revloops.core.rotation import Candidate, InMemoryRotation
 
 DAY = dt.date(2026, 11, 30)
 MEMBERS = [Candidate("005A", 3.0), Candidate("005B", 2.0), Candidate("005C", 1.0)]

@@ -9,12 +9,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from revloops.core.rotation import Candidate, InMemoryRotation, next_in_rotation
 from revloops.core.rules import RulesFile, compile_rules
 from revloops.core.rules.batch import contexts_to_frame
 from revloops.core.rules.resolve_batch import frame_fields
 from revloops.loops.deploy.config import AssignmentsFile, PoolsFile
 from revloops.loops.route.logic import Directory, Queue, RouteHandlers, User, resolve_batch
-from revloops.loops.route.rotation import Candidate, InMemoryRotation, next_in_rotation
 
 DAY = date(2026, 7, 21)
 USERS = [User(f"005{n}", f"{n}@acme.example", name=n.title(), active=n != "zed") for n in

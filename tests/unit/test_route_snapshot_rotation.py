@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from revloops.core.rotation import Candidate, InMemoryRotation
 from revloops.loops.route.logic import SnapshotRotation
-from revloops.loops.route.rotation import Candidate, InMemoryRotation
 
 DAY = date(2024, 5, 6)
 PEOPLE = [Candidate("005a"), Candidate("005b"), Candidate("005c")]

@@ -1,12 +1,14 @@
 """The inbound chain: a created lead is captured (Generate), enriched and scored (Qualify), owned (Route) and
-engaged (Engage), as one durable workflow per lead.
+engaged (Engage), as one durable workflow per lead, started by the lead's ``lead.created`` event.
 
 The workflow's id derives from the lead id (``lead-<id>``), so a duplicate event, webhook or poll, returns the
 existing run. Every step is idempotent on its own (each decision has a stable id or a same-inputs check, the
 task is upserted by key, the sequence is keyed by lead), because the step running at a crash runs again.
 Enrichment that stays unavailable after its retries degrades: the lead is scored and routed on what it has,
-and the trace says so. A CRM outage exhausts the CRM steps' retries and parks the run as failed;
-`revloops retry <workflow id>` resumes it from the failed step.
+and the trace says so. With People Data Labs configured, enrichment is a child run on the rate-limited ``pdl``
+queue; with an LLM configured, the sequence's words are drafted in a child run on the ``llm`` queue and
+landed by a step of their own, so a CRM retry never pays for a second draft. A CRM outage exhausts the CRM
+steps' retries and parks the run as failed; `revloops retry <workflow id>` resumes it from the failed step.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dbos import DBOS, WorkflowHandle
 from dbos import error as dbos_error
 
 from revloops.bootstrap import Platform
-from revloops.engine.registry import enqueue_once, run_key, scheduled, step, tick, workflow
+from revloops.chains.dispatch import finish_step
+from revloops.core.events import CrmEvent
+from revloops.engine.registry import Run, enqueue_once, reacts_to, run_key, scheduled, step, workflow
 from revloops.engine.setup import platform
 
 CHAIN_QUEUE = "chain"
@@ -45,11 +49,11 @@ def capture_step(lead_id: str, actor: str) -> dict[str, Any]:
 
     plat = platform()
     decision, lead = capture_lead(plat, lead_id, actor=actor)
-    # Whether People Data Labs is configured is decided here, once per run, and checkpointed with the
-    # capture, so a recovered run takes the same enrichment path whatever the settings are by then.
+    # Whether People Data Labs and an LLM are configured is decided here, once per run, and checkpointed with
+    # the capture, so a recovered run takes the same enrichment and drafting paths whatever the settings are by then.
     return {"outcome": decision.outcome, "duplicate_of": decision.detail.get("duplicate_of"),
             "lead": lead.model_dump(mode="json", exclude_none=True),
-            "uses_pdl": plat.settings.pdl_api_key is not None}
+            "uses_pdl": plat.settings.pdl_api_key is not None, "uses_llm": plat.llm is not None}
 
 
 @step(attempts=4, interval=1.0)
@@ -102,22 +106,56 @@ def route_step(lead: dict[str, Any], enrichment: dict[str, Any], score: dict[str
 @step(attempts=6, interval=0.5)
 def engage_step(lead: dict[str, Any], owner_id: str, enrichment: dict[str, Any], score: dict[str, Any],
                 actor: str) -> dict[str, Any]:
-    """Engage: the sequence and one task for the owner."""
+    """Engage with the offline composer (templates, no I/O): compose and land the sequence and one task."""
+    from revloops.loops.engage.composer import OfflineComposer
     from revloops.loops.engage.flow import engage_lead
 
     plat = platform()
     ctx = _context(plat, {**lead, "OwnerId": owner_id}, enrichment, _score(score))
-    decision = engage_lead(plat, lead["Id"], owner_id, ctx, actor=actor)
+    decision = engage_lead(plat, lead["Id"], owner_id, ctx, actor=actor, composer=OfflineComposer())
     return {"play": decision.outcome, "decision_id": decision.id}
 
 
 @step(attempts=6, interval=0.5)
-def finish_step(event_id: str | None, workflow_id: str, summary: str) -> None:
-    """Mark done the event that started the run, and any other event the dispatcher pointed at this run."""
-    inbox = platform().inbox
-    if event_id:
-        inbox.mark(event_id, "done", workflow_id=workflow_id, reason=summary)
-    inbox.finish_workflow(workflow_id, summary)
+def compose_step(lead: dict[str, Any], owner_id: str, enrichment: dict[str, Any], score: dict[str, Any],
+                 actor: str) -> dict[str, Any]:
+    """Engage: pick the play and have the LLM write its words; answers the plan to land (writes nothing).
+
+    Its reads (the stored sequence, the owner) come before the LLM call and the composer answers an offline
+    draft rather than raise for an LLM failure, so a retry of this step follows a read, never a draft.
+    """
+    from revloops.loops.engage.flow import compose
+
+    plat = platform()
+    ctx = _context(plat, {**lead, "OwnerId": owner_id}, enrichment, _score(score))
+    return compose(plat, lead["Id"], owner_id, ctx, actor=actor).model_dump(mode="json")
+
+
+@workflow("lead.draft")
+def draft_workflow(lead: dict[str, Any], owner_id: str, enrichment: dict[str, Any], score: dict[str, Any],
+                   actor: str) -> dict[str, Any]:
+    """The sequence's words drafted by the LLM, as a child run on the ``llm`` queue (its concurrency bounds
+    the LLM calls across every worker); answers the engage plan, checkpointed as its JSON form."""
+    return compose_step(lead, owner_id, enrichment, score, actor)
+
+
+@step(attempts=6, interval=0.5)
+def land_step(plan: dict[str, Any]) -> dict[str, Any]:
+    """Engage: land a composed plan (the task, the sequence, the decision); a retry lands the same words."""
+    from revloops.loops.engage.flow import EngagePlan, land
+
+    decision = land(platform(), EngagePlan.model_validate(plan))
+    return {"play": decision.outcome, "decision_id": decision.id}
+
+
+def _engage(captured: dict[str, Any], owner_id: str, enrichment: dict[str, Any], score: dict[str, Any],
+            actor: str) -> dict[str, Any]:
+    lead = captured["lead"]
+    if not captured.get("uses_llm"):  # the offline composer does no I/O: one step, no child run
+        return engage_step(lead, owner_id, enrichment, score, actor)
+    draft = enqueue_once("llm", run_key("draft", lead["Id"]), draft_workflow, lead, owner_id, enrichment, score,
+                         actor)
+    return land_step(draft.get_result())
 
 
 @workflow("lead.inbound")
@@ -141,7 +179,7 @@ def inbound(lead_id: str, event_id: str | None = None) -> dict[str, Any]:
     routed = route_step(lead, enrichment, score, actor)
     engaged = None
     if routed["owner_id"].startswith("005"):
-        engaged = engage_step(lead, routed["owner_id"], enrichment, score, actor)
+        engaged = _engage(captured, routed["owner_id"], enrichment, score, actor)
     summary = f"{score['band']} → {routed['owner_id']}" + (f" → {engaged['play']}" if engaged else "")
     finish_step(event_id, workflow_id, summary)
     return {"lead_id": lead_id, "captured": captured["outcome"], "enrichment": enrichment.get("status"),
@@ -168,6 +206,12 @@ def warm(plat: Platform) -> None:
         route_env(plat)
 
 
+@reacts_to("lead.created", queue=CHAIN_QUEUE)
+def on_lead_created(event: CrmEvent) -> Run:
+    """A created lead starts its chain: one run per lead, however many events name it."""
+    return Run(inbound, run_key("lead", event.record_id), (event.record_id, event.id))
+
+
 def queue_lead(lead_id: str, event_id: str | None = None) -> WorkflowHandle[dict[str, Any]]:
     """Queue the chain for a lead once (a second call returns the existing run, queued, running or done)."""
     return enqueue_once(CHAIN_QUEUE, run_key("lead", lead_id), inbound, lead_id, event_id)
@@ -176,34 +220,6 @@ def queue_lead(lead_id: str, event_id: str | None = None) -> WorkflowHandle[dict
 def start_lead(lead_id: str, event_id: str | None = None) -> str:
     """Queue the chain for a lead once; answers the workflow id (``lead-<lead id>``)."""
     return queue_lead(lead_id, event_id).workflow_id
-
-
-def dispatch_pending(plat: Platform, limit: int = 1000) -> int:
-    """Start the chain for every pending ``lead.created`` event of the inbox; other types wait for their loop.
-
-    Answers how many runs were started (or found already started).
-    """
-    started = 0
-    for entry in plat.inbox.entries(status="pending", limit=limit):
-        event = entry.event
-        if event.type != "lead.created":
-            plat.inbox.mark(event.id, "skipped", reason=f"no loop reacts to {event.type} yet")
-            continue
-        handle = queue_lead(event.record_id, event.id)
-        if not plat.inbox.mark(event.id, "processing", workflow_id=handle.workflow_id, only_from="pending"):
-            continue  # another worker's dispatch took it
-        started += 1
-        # A run that finished before this event was pointed at it will not mark it: do it here. (A run
-        # finishing after the mark above marks every event pointing at it in its last step.)
-        if handle.get_status().status == "SUCCESS":
-            plat.inbox.mark(event.id, "done", reason="the lead's run had already finished", only_from="processing")
-    return started
-
-
-@tick("inbox-dispatch")
-def dispatch_tick(plat: Platform) -> int:
-    """About once a second in every engine process: start the chain for events that landed in the inbox."""
-    return dispatch_pending(plat, limit=500)
 
 
 @scheduled("crm-poll", "*/30 * * * * *", enabled=lambda settings: bool(settings.crm_poll))

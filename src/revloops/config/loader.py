@@ -134,15 +134,44 @@ def load_config(root: Path | str, specs: Iterable[ConfigFileSpec] | None = None,
     cfg = GtmConfig(root=root, version=config_version(root), files=files, docs=docs)
     if not errors:
         # Cross-references are only meaningful once every file is valid on its own.
-        for check in checks:
-            for issue in check(cfg):
-                doc = docs.get(issue.key)
-                if isinstance(doc, dict):
-                    doc = doc.get(issue.name or "")
-                where = doc.locate(issue.loc) if isinstance(doc, YamlDoc) else Location(str(root))
-                item = doc.item_at(issue.loc) if isinstance(doc, YamlDoc) else None
-                errors.append(ConfigError(issue.message, where, rule_id=item[1] if item else None,
-                                          item_kind=item[0] if item else None))
+        errors.extend(_cross_checks(cfg, checks))
     if errors:
         raise ConfigErrors(errors)
     return cfg
+
+
+def _cross_checks(cfg: GtmConfig, checks: Iterable[Check]) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    for check in checks:
+        for issue in check(cfg):
+            doc = cfg.docs.get(issue.key)
+            if isinstance(doc, dict):
+                doc = doc.get(issue.name or "")
+            where = doc.locate(issue.loc) if isinstance(doc, YamlDoc) else Location(str(cfg.root))
+            item = doc.item_at(issue.loc) if isinstance(doc, YamlDoc) else None
+            errors.append(ConfigError(issue.message, where, rule_id=item[1] if item else None,
+                                      item_kind=item[0] if item else None))
+    return errors
+
+
+def with_file(cfg: GtmConfig, key: str, doc: YamlDoc, checks: Iterable[Check] | None = None) -> GtmConfig:
+    """``cfg`` with one file replaced by a proposed one, checked exactly as a load checks it: its schema, then
+    every cross-file check over the whole directory.
+
+    Raises:
+        ConfigErrors: every problem of the proposed file, each with its place in it.
+    """
+    from revloops.config import layout
+
+    spec = next((s for s in layout.FILES if s.key == key), None)
+    if spec is None:
+        raise KeyError(key)
+    model, errors = validate_doc(doc, spec.model)
+    if model is None or errors:
+        raise ConfigErrors(errors)
+    out = GtmConfig(root=cfg.root, version=f"{cfg.version}+proposed.{key}", files={**cfg.files, key: model},
+                    docs={**cfg.docs, key: doc})
+    problems = _cross_checks(out, layout.CHECKS if checks is None else checks)
+    if problems:
+        raise ConfigErrors(problems)
+    return out

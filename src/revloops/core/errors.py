@@ -5,7 +5,9 @@ RevloopsError                  root; every error has a stable ``code``
 │   └── ConfigErrors           several ConfigError at once (the loader reports all problems together)
 ├── InputError                 bad input from a user: a file row, a payload field, a CLI argument
 │   └── RecordRejected         a record a CRM refused (field and status code)
-├── NotFound                   a record, decision or scenario that does not exist
+├── NotFound                   a record, decision or scenario that does not exist (or outside the caller's scope)
+├── Unauthenticated            no caller could be established (a missing or unknown token)
+├── Forbidden                  the caller's tier is below what the action needs
 ├── DomainError                a loop could not decide (e.g. NoEligibleOwner)
 │   └── NoEligibleOwner        no active member could take the record
 └── AdapterError               an external system failed
@@ -122,6 +124,22 @@ class NotFound(RevloopsError):
     """A record, decision or named thing that does not exist."""
 
     code = "not_found"
+
+
+class Unauthenticated(RevloopsError):
+    """No caller could be established: a missing, malformed or unknown token."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(RevloopsError):
+    """The caller's tier is below what the action needs."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str, needs: str = "") -> None:
+        super().__init__(message)
+        self.needs = needs
 
 
 class DomainError(RevloopsError):

@@ -1,8 +1,7 @@
 """Named queues, one per external service, with their limits from settings.
 
 ``pdl``: People Data Labs enrichment, rate-limited per minute (their plan's limit).
-``llm``: LLM calls, bounded concurrency (cost and provider rate limits).
-``crm``: CRM writes, bounded concurrency (Salesforce API limits and row locks).
+``llm``: LLM calls (Engage's drafts), bounded concurrency (cost and provider rate limits).
 ``chain``: the lead chain itself, bounded per worker so one worker does not take the whole backlog.
 
 Queues live in the engine's system database; they are (re)registered after launch by every process.
@@ -43,7 +42,6 @@ def queue_specs(settings: Settings) -> dict[str, QueueSpec]:
         QueueSpec("pdl", worker_concurrency=4, limit=max(1, settings.pdl_rate_per_minute), period=60.0,
                   poll_seconds=0.5),
         QueueSpec("llm", worker_concurrency=max(1, settings.llm_concurrency)),
-        QueueSpec("crm", worker_concurrency=max(1, settings.crm_write_concurrency)),
         QueueSpec("chain", worker_concurrency=max(1, settings.chain_concurrency),
                   poll_seconds=settings.chain_poll_seconds),
     ]
@@ -71,5 +69,5 @@ def get_queue(name: str) -> Queue:
     """A registered queue by name (raises NotFound when it was never registered)."""
     queue = _registered.get(name) or DBOS.retrieve_queue(name)
     if queue is None:
-        raise NotFound(f"no queue named {name!r}; known: {', '.join(sorted(('pdl', 'llm', 'crm', 'chain')))}")
+        raise NotFound(f"no queue named {name!r}; registered: {', '.join(sorted(_registered)) or 'none yet'}")
     return queue

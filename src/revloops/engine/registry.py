@@ -14,13 +14,25 @@ always names the same run, so a duplicate event returns the existing run instead
 
     start_once(run_key("lead", lead_id), chain, lead_id)
     enqueue_once("chain", run_key("lead", lead_id), chain, lead_id)
+
+A loop reacts to an inbox event by naming the run it starts; the dispatcher (``chains/dispatch.py``) hands
+each pending event to the reaction registered for its type, so a new reaction never touches it:
+
+    @reacts_to("lead.created", queue="chain")
+    def on_lead_created(event: CrmEvent) -> Run:
+        return Run(chain, run_key("lead", event.record_id), (event.record_id, event.id))
+
+Workflow modules are found, not listed: every module of the ``revloops.chains`` package is imported before
+launch (``modules=`` / ``--module`` add more), and the code version digests their source.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,13 +44,14 @@ from dbos import DBOS, DBOSClient, EnqueueOptions, SetEnqueueOptions, SetWorkflo
 
 from revloops import __version__
 from revloops.core.errors import AdapterError, InputError, RevloopsError
+from revloops.core.events import CrmEvent
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Modules that declare workflows; every engine process imports all of them before launch so that each
-# worker can run any queued workflow and all processes agree on the code version. Loops add theirs here.
-WORKFLOW_MODULES: list[str] = ["revloops.engine.probe", "revloops.chains.inbound"]
+# The package whose every module declares workflows: each engine process imports them all before launch, so
+# that any worker can run any queued workflow and all processes agree on the code version.
+WORKFLOW_PACKAGE = "revloops.chains"
 
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]+")
 _names: dict[Callable[..., Any], str] = {}
@@ -72,20 +85,82 @@ def tick(name: str) -> Callable[[Callable[[Any], object]], Callable[[Any], objec
     return decorate
 
 
+@dataclass(frozen=True)
+class Run:
+    """The run a reaction starts: a declared workflow, its key (the run's id) and its arguments (plain data)."""
+
+    workflow: Callable[..., Any]
+    key: str
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """What the dispatcher does with a pending inbox event of one type: ``react(event)`` answers the run to
+    put on ``queue`` (None: nothing to start, the event is skipped)."""
+
+    event_type: str
+    queue: str
+    react: Callable[[CrmEvent], Run | None]
+
+
+#: The reaction to each event type, registered by the modules that declare them (one per type: the inbox
+#: points an event at one run).
+REACTIONS: dict[str, Reaction] = {}
+
+Reacts = TypeVar("Reacts", bound=Callable[[CrmEvent], Run | None])
+
+
+def reacts_to(event_type: str, *, queue: str = "chain") -> Callable[[Reacts], Reacts]:
+    """Declare ``fn(event) -> Run | None`` as the reaction to inbox events of ``event_type``.
+
+    The run must finish its events (``chains.dispatch.finish_step``). Several events naming one key get one
+    run. A second reaction to the same type is an error at import: the inbox points an event at one run.
+
+    Args:
+        event_type: the event's type, e.g. ``"lead.created"``.
+        queue: the queue the run is put on.
+    """
+
+    def decorate(fn: Reacts) -> Reacts:
+        known = REACTIONS.get(event_type)
+        if known is not None and _qualified(known.react) != _qualified(fn):
+            raise InputError(f"{event_type} already has a reaction ({_qualified(known.react)}); "
+                             f"{_qualified(fn)} cannot react to it too", field="event_type")
+        REACTIONS[event_type] = Reaction(event_type, queue, fn)
+        return fn
+
+    return decorate
+
+
+def _qualified(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
+
+
+@functools.cache
+def workflow_modules() -> tuple[str, ...]:
+    """Every module of the workflow package (subpackages included), in name order; nothing is imported but
+    the package and its subpackages."""
+    package = importlib.import_module(WORKFLOW_PACKAGE)
+    return tuple(sorted(m.name for m in pkgutil.walk_packages(package.__path__, f"{WORKFLOW_PACKAGE}.")))
+
+
 def load_workflow_modules(extra: tuple[str, ...] = ()) -> None:
-    """Import every module that declares workflows (idempotent)."""
-    for name in (*WORKFLOW_MODULES, *extra):
+    """Import every workflow module, then ``extra`` ones (tests, plugins); idempotent."""
+    for name in (*workflow_modules(), *extra):
         importlib.import_module(name)
 
 
+@functools.cache
 def code_version() -> str:
     """The engine's application version: our version plus a digest of the workflow modules' source.
 
-    Every process computes the same value from the same installed code, whatever else it imported, so
-    workers and enqueuers agree (DBOS only dequeues and recovers work of its own version).
+    Every process computes the same value from the same installed code, whatever else it imported (extra
+    modules are not digested), so workers and enqueuers agree (DBOS only dequeues and recovers work of its
+    own version).
     """
     digest = hashlib.sha256(__version__.encode())
-    for name in sorted(WORKFLOW_MODULES):
+    for name in workflow_modules():
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin and Path(spec.origin).is_file():
             digest.update(Path(spec.origin).read_bytes())

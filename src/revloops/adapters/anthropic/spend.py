@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from revloops.adapters.sql.tables import llm_spend
 from revloops.ports.llm import Usage
+from revloops.ports.spend import LlmSpend
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def month_start(now: dt.datetime) -> dt.datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-class SpendLedger:
+class SpendLedger(LlmSpend):
     """The ``llm_spend`` table: one row per answer received (a paused turn records each of its answers)."""
 
     def __init__(self, engine: sa.Engine) -> None:

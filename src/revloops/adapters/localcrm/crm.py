@@ -1,4 +1,9 @@
-"""The embedded CRM: Salesforce-shaped objects in the state database (SQLite by default, Postgres by URL)."""
+"""The embedded CRM: Salesforce-shaped objects in the state database (SQLite by default, Postgres by URL).
+
+Every write runs in a ``fast_sql`` unit of work, so inside ``together`` (``SqlUnitOfWork``) it joins the unit's
+transaction on the unit's connection: a write on a connection of its own would wait out SQLite's
+``busy_timeout`` behind the unit's write lock, and on Postgres commit apart from the unit.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from revloops.adapters.sql.fast import fast_sql
+from revloops.adapters.sql.fast import Unit, fast_sql
 from revloops.adapters.sql.tables import SOBJECT_TABLES
 from revloops.core.errors import InputError, NotFound, RecordRejected
 from revloops.core.ids import is_valid_id, new_id
@@ -49,6 +54,26 @@ def _update_by_id(sobject: str) -> sa.Update:
     """An update of one record by id, built once per object; the fields set come with the parameters."""
     table = _table(sobject)
     return table.update().where(table.c.Id == sa.bindparam("record_id_"))
+
+
+@functools.cache
+def _delete_by_id(sobject: str) -> sa.Delete:
+    table = _table(sobject)
+    return table.delete().where(table.c.Id == sa.bindparam("record_id"))
+
+
+def _insert_skipping_duplicates(table: sa.Table, dialect: str) -> sa.Insert:
+    """An insert that skips a row breaking a unique key (answering 0 rows) rather than failing: in an open
+    unit of work a failed statement would abort the whole unit on Postgres."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    return table.insert()
 
 
 def _reject_from(exc: ValidationError) -> RecordRejected:
@@ -202,14 +227,23 @@ class LocalCRM(CRM):
         values.update(LastModifiedDate=now, SystemModstamp=now)
         return values
 
+    def _insert(self, unit: Unit, sobject: str, values: Mapping[str, Any]) -> None:
+        """Insert one prepared record. Raises RecordRejected when it would duplicate a unique field."""
+        table = _table(sobject)
+        dialect = self.sql.dialect.name
+        insert = self.sql.prepare(("crm.insert", sobject), lambda: _insert_skipping_duplicates(table, dialect),
+                                  column_keys=tuple(values))
+        try:
+            inserted = unit.execute(insert, values)
+        except self.sql.IntegrityError:  # a dialect that cannot skip duplicates
+            inserted = 0
+        if not inserted:
+            raise RecordRejected("duplicate value on a unique field", "DUPLICATE_VALUE")
+
     def create(self, record: SObject) -> str:
         values = self._prepare_create(record)
-        table = _table(record.sobject_type)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(table.insert().values(values))
-        except sa.exc.IntegrityError:
-            raise RecordRejected("duplicate value on a unique field", "DUPLICATE_VALUE") from None
+        with self.sql.unit(write=True) as unit:
+            self._insert(unit, record.sobject_type, values)
         return str(values["Id"])
 
     def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
@@ -221,9 +255,9 @@ class LocalCRM(CRM):
             raise NotFound(f"{sobject} {record_id} does not exist")
 
     def delete(self, sobject: str, record_id: str) -> None:
-        table = _table(sobject)
-        with self.engine.begin() as conn:
-            done = conn.execute(table.delete().where(table.c.Id == record_id)).rowcount
+        stmt = self.sql.prepare(("crm.delete", sobject), lambda: _delete_by_id(sobject))
+        with self.sql.unit(write=True) as unit:
+            done = unit.execute(stmt, {"record_id": record_id})
         if not done:
             raise NotFound(f"{sobject} {record_id} does not exist")
 
@@ -247,11 +281,7 @@ class LocalCRM(CRM):
             except ValidationError as exc:
                 raise _reject_from(exc) from None
             values = self._prepare_create(record)
-            insert = self.sql.prepare(("crm.insert", sobject), table.insert, column_keys=tuple(values))
-            try:
-                unit.execute(insert, values)
-            except self.sql.IntegrityError:
-                raise RecordRejected("duplicate value on a unique field", "DUPLICATE_VALUE") from None
+            self._insert(unit, sobject, values)
             return SaveResult(values["Id"], True, created=True)
 
     def _each(self, items: Sequence[Any], write: Any) -> list[SaveResult]:
@@ -277,10 +307,13 @@ class LocalCRM(CRM):
             table = _table(records[0].sobject_type)
             # executemany needs the same keys in every row
             rows = [{c.key: p.get(c.key) for c in table.c} for p in good]
+            insert = self.sql.prepare(("crm.insert_batch", records[0].sobject_type), table.insert,
+                                      column_keys=tuple(table.c.keys()))
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(table.insert(), rows)
-            except sa.exc.IntegrityError:
+                # in an open unit, a savepoint: a duplicate takes back this batch's rows, not the unit's
+                with self.sql.unit(write=True, savepoint=True) as unit:
+                    unit.execute_many(insert, rows)
+            except self.sql.IntegrityError:
                 # one bad row (a duplicate external id): fall back to one by one so only it fails
                 return self._each(records, lambda r: SaveResult(self.create(r), True, created=True))
             return [

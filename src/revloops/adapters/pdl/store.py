@@ -22,6 +22,7 @@ from revloops.ports.enrichment import (
     facts_dict,
     facts_from,
 )
+from revloops.ports.spend import EnrichmentSpend, SpendTotals
 
 Clock = Callable[[], dt.datetime]
 
@@ -88,16 +89,7 @@ class EnrichmentCache:
                        .rowcount)
 
 
-@dataclass(frozen=True)
-class SpendTotals:
-    """Calls and credits over a period, and calls by status (ok, not_found, rate_limited, error...)."""
-
-    calls: int
-    credits: float
-    by_status: dict[str, int]
-
-
-class SpendLog:
+class SpendLog(EnrichmentSpend):
     """One row per provider call with its status and the credits it spent."""
 
     def __init__(self, engine: sa.Engine, now: Clock = _utc_now) -> None:

@@ -149,18 +149,33 @@ class FastSQL:
         return found
 
     @contextmanager
-    def unit(self, write: bool = False) -> Iterator[Unit]:
+    def unit(self, write: bool = False, savepoint: bool = False) -> Iterator[Unit]:
         """One unit of work: commits when the block ends, rolls back when it raises.
 
         A reading unit on Postgres runs in autocommit: each read is one round trip, with no BEGIN and
         COMMIT around it (the snapshot of one statement is all a single read needs).
+
+        Inside ``together`` the block runs in the batch's unit; with ``savepoint`` it is a savepoint there,
+        so a block that raises undoes only its own statements and the batch can carry on (on Postgres a
+        failed statement aborts the whole transaction; on SQLite the rows a failed ``execute_many`` wrote
+        before its bad row would stay). Ask for it where a store recovers from a database error itself (a
+        duplicate answered as a rejection, a lost race retried).
         """
         joined: Unit | None = getattr(self._local, "unit", None)
-        if joined is not None:  # inside ``together``: the batch's unit, committed when the batch ends
-            yield joined
-        else:
+        if joined is None:
             with self._unit(write) as unit:
                 yield unit
+        elif not savepoint:  # inside ``together``: the batch's unit, committed when the batch ends
+            yield joined
+        else:
+            joined.cursor.execute("SAVEPOINT fast_unit")
+            try:
+                yield joined
+            except BaseException:
+                joined.cursor.execute("ROLLBACK TO SAVEPOINT fast_unit")
+                joined.cursor.execute("RELEASE SAVEPOINT fast_unit")
+                raise
+            joined.cursor.execute("RELEASE SAVEPOINT fast_unit")
 
     @contextmanager
     def together(self) -> Iterator[None]:

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from revloops.adapters.sql.fast import Unit, fast_sql
 from revloops.adapters.sql.tables import rotation_claims, rotation_state
 from revloops.core.errors import UpstreamUnavailable
-from revloops.loops.route.rotation import Candidate, RotationState, next_in_rotation
+from revloops.core.rotation import Candidate, RotationState, next_in_rotation
+from revloops.ports.rotation import DurableRotation
 
 MAX_ATTEMPTS = 200
 
@@ -42,8 +43,8 @@ def _swap_state() -> sa.Update:
             .values(state=sa.bindparam("state"), version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at")))
 
 
-class SqlRotation:
-    """The ``Rotation`` port on the state database."""
+class SqlRotation(DurableRotation):
+    """The durable rotation port on the state database."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -93,8 +94,9 @@ class SqlRotation:
                 # One unit of work holding the pool: SQLite's write lock from the first read, Postgres's row lock
                 # from the read of the state (contenders queue on it instead of all reading one version and
                 # all but one failing their swap). The version check still guards the swap, and the first
-                # claim of a new pool, which has no row to lock, races on its insert and retries.
-                with self.sql.unit(write=True) as unit:
+                # claim of a new pool, which has no row to lock, races on its insert and retries. Inside an
+                # open unit (``together``) each attempt is a savepoint, so a lost one is taken back alone.
+                with self.sql.unit(write=True, savepoint=True) as unit:
                     if key is not None and (done := self._claimed(unit, key)) is not None:
                         return done
                     state, version = self._state(unit, pool_id, lock=True)

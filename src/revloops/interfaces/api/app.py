@@ -8,32 +8,41 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from revloops import __version__
-from revloops.bootstrap import Platform, build
-from revloops.interfaces.api import crm_events, decisions, errors, health, route
+from revloops.app import Revloops, open_app
+from revloops.interfaces.api import (
+    config,
+    crm_events,
+    decisions,
+    design,
+    engine,
+    errors,
+    health,
+    qualify,
+    route,
+    territories,
+)
 
 
-def create_app(plat: Platform | None = None, *, run_engine: bool = False) -> FastAPI:
-    """The FastAPI app on a platform (built from the environment when not given).
+def create_app(revloops: Revloops | None = None, *, run_engine: bool = False) -> FastAPI:
+    """The FastAPI app on an application (built from the environment when not given).
 
     With ``run_engine`` the workflow engine (and its queue workers) runs in the API process too.
     """
-    platform = plat or build()
+    application = revloops or open_app()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _ = platform.engine  # open and migrate the state database before the first request
+        application.open_state()  # open and migrate the state database before the first request
         if not run_engine:
             yield
             return
         import asyncio
 
-        from revloops.engine.setup import launch, shutdown
-
-        await asyncio.to_thread(launch, platform)
+        await asyncio.to_thread(application.start_engine)
         try:
             yield
         finally:
-            await asyncio.to_thread(shutdown, 10)
+            await asyncio.to_thread(application.stop_engine, 10)
 
     app = FastAPI(
         title="Revenue Loops API",
@@ -41,17 +50,8 @@ def create_app(plat: Platform | None = None, *, run_engine: bool = False) -> Fas
         description="Revenue operations as code. Every decision explainable and replayable.",
         lifespan=lifespan,
     )
-    app.state.platform = platform
+    app.state.revloops = application
     errors.install(app)
-    app.include_router(health.router)
-    app.include_router(decisions.router)
-    app.include_router(crm_events.router)
-    app.include_router(route.router)
-    for router in extra_routers():
-        app.include_router(router)
+    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine):
+        app.include_router(module.router)
     return app
-
-
-def extra_routers() -> list:  # type: ignore[type-arg]
-    """Loop routers, in chain order."""
-    return []

@@ -1,32 +1,25 @@
-"""POST /api/crm/events: signed CRM events (Salesforce Flow callouts) into the durable inbox."""
+"""POST /api/crm/events: signed CRM events (Salesforce Flow callouts) into the durable inbox; the inbox, the poll
+and the CRM check for operators."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
+from revloops.app.models import CrmCheck, CrmEvent, EventsAccepted, InboxView, PolledObject
 from revloops.core.errors import InputError
-from revloops.core.events import CrmEvent
-from revloops.core.signing import BadSignature, verify
-from revloops.interfaces.api.deps import PlatformDep
+from revloops.interfaces.api.deps import AppDep, CallerDep
 
-router = APIRouter(prefix="/api/crm", tags=["crm events"])
+router = APIRouter(prefix="/api/crm", tags=["crm"])
 
 
 class EventsIn(BaseModel):
     """A delivery of events."""
 
     events: list[CrmEvent] = Field(min_length=1, max_length=1000)
-
-
-class EventsAccepted(BaseModel):
-    """What the delivery did."""
-
-    accepted: int
-    duplicates: int
-    rejected: list[dict[str, str]]
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -44,7 +37,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 )
 async def receive_events(
     request: Request,
-    plat: PlatformDep,
+    app: AppDep,
     signature: Annotated[str | None, Header(alias="X-Revloops-Signature")] = None,
 ) -> EventsAccepted:
     """Record signed events once each; the same event id again counts as a duplicate with no effect.
@@ -53,17 +46,29 @@ async def receive_events(
     refused when older than five minutes.
     """
     body = await request.body()
-    secret = plat.settings.events_secret
-    if secret is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "events endpoint has no secret configured")
-    try:
-        verify(secret.get_secret_value(), body, signature)
-    except BadSignature as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    app.verify_events(body, signature)
     try:
         payload = EventsIn.model_validate_json(body)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         raise InputError(err["msg"], field=_field(tuple(err["loc"]))) from None
-    result = plat.inbox.accept(payload.events, "webhook")
-    return EventsAccepted(accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected)
+    return app.accept_events(payload.events, "webhook")
+
+
+@router.get("/events", response_model=InboxView)
+def list_events(app: AppDep, caller: CallerDep, status: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> InboxView:
+    """The events inbox: counts by status and the oldest entries."""
+    return app.list_events(caller, status=status, limit=limit)
+
+
+@router.post("/poll", response_model=list[PolledObject])
+def poll(app: AppDep, caller: CallerDep, since: dt.datetime | None = None) -> list[PolledObject]:
+    """Read CRM changes by SystemModstamp watermark into the events inbox."""
+    return app.poll_crm(caller, since=since)
+
+
+@router.get("/check", response_model=CrmCheck)
+def check(app: AppDep, caller: CallerDep) -> CrmCheck:
+    """What CRM is configured, whether sign-in works, API usage and the permissions the loops need."""
+    return app.check_crm(caller)

@@ -1,4 +1,4 @@
-"""GET /api/decisions/{id} and /api/records/{id}/decisions: the decision log over HTTP."""
+"""The decision log and the records it is about, within the caller's scope."""
 
 from __future__ import annotations
 
@@ -6,21 +6,34 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from revloops.core.decisions import Decision
-from revloops.interfaces.api.deps import CallerDep, PlatformDep
+from revloops.app.models import Decision, LeadSummary, Page
+from revloops.interfaces.api.deps import AppDep, CallerDep
 
 router = APIRouter(prefix="/api", tags=["decisions"])
 
 
 @router.get("/decisions/{decision_id}", response_model=Decision)
-def get_decision(decision_id: str, plat: PlatformDep, _caller: CallerDep) -> Decision:
-    """One decision with its trace, config version and inputs digest."""
-    return plat.decisions.get(decision_id)
+def get_decision(decision_id: str, app: AppDep, caller: CallerDep) -> Decision:
+    """One decision with its trace, config version and inputs digest (404 outside the caller's scope)."""
+    return app.decision(caller, decision_id)
 
 
 @router.get("/records/{record_id}/decisions", response_model=list[Decision])
-def record_decisions(
-    record_id: str, plat: PlatformDep, _caller: CallerDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
-) -> list[Decision]:
-    """The latest decisions on a record, newest first."""
-    return plat.decisions.for_record(record_id, limit=limit)
+def record_decisions(record_id: str, app: AppDep, caller: CallerDep,
+                     limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[Decision]:
+    """The latest decisions on a record, newest first (404 outside the caller's scope)."""
+    return app.record_decisions(caller, record_id, limit=limit)
+
+
+@router.get("/explain/{ident}", response_model=list[Decision])
+def explain(ident: str, app: AppDep, caller: CallerDep,
+            limit: Annotated[int, Query(ge=1, le=200)] = 10) -> list[Decision]:
+    """A decision by id, or the latest decisions on a record: why it got its owner, score, territory or play."""
+    return app.explain(caller, ident, limit=limit)
+
+
+@router.get("/leads", response_model=Page[LeadSummary])
+def list_leads(app: AppDep, caller: CallerDep, status: str | None = None, qualification: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None) -> Page[LeadSummary]:
+    """The leads the caller sees (a rep's own, a manager's team's, everyone's), newest first."""
+    return app.list_leads(caller, status=status, qualification=qualification, limit=limit, cursor=cursor)

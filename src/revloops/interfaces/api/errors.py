@@ -9,14 +9,20 @@ from fastapi.responses import JSONResponse
 from revloops.core.errors import (
     AdapterError,
     ConfigError,
+    ConfigErrors,
     DomainError,
+    Forbidden,
     InputError,
+    InputErrors,
     NotFound,
     RevloopsError,
+    Unauthenticated,
     UpstreamUnavailable,
 )
 
 _STATUS: list[tuple[type[RevloopsError], int]] = [
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (InputError, 422),
     (ConfigError, 409),
@@ -38,9 +44,17 @@ def install(app: FastAPI) -> None:
     async def revloops_error(_: Request, exc: RevloopsError) -> JSONResponse:
         code = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
         body: dict[str, object] = {"error": exc.code, "message": str(exc)}
-        if isinstance(exc, InputError) and exc.field:
+        if isinstance(exc, InputErrors):
+            body["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+            body["field"] = next((e.field for e in exc.errors if e.field), None)
+        elif isinstance(exc, InputError) and exc.field:
             body["field"] = exc.field
+        if isinstance(exc, ConfigErrors):
+            body["errors"] = [{"location": str(e.location) if e.location else None, "message": str(e)}
+                              for e in exc.errors]
         headers = {}
+        if isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, UpstreamUnavailable) and exc.retry_after:
             headers["Retry-After"] = str(int(exc.retry_after))
         return JSONResponse(body, status_code=code, headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -12,8 +13,9 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from revloops.bootstrap import Platform, build
+from revloops.app import Caller, Revloops, open_app
 from revloops.core.decisions import canonical_json
 from revloops.core.errors import ConfigErrors, InputErrors, RevloopsError
 
@@ -35,14 +37,32 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-_opened: list[Platform] = []
+_opened: list[Revloops] = []
 
 
-def platform(config: Path | None, db: str | None) -> Platform:
-    """The platform for one command (closed when the command ends, see ``handles_errors``)."""
-    plat = build(config=config, db=db)
-    _opened.append(plat)
-    return plat
+def application(config: Path | None, db: str | None, **overrides: object) -> Revloops:
+    """The application for one command (closed when the command ends, see ``handles_errors``)."""
+    app = open_app(config=config, db=db, **overrides)
+    _opened.append(app)
+    return app
+
+
+def operator(by: str | None = None) -> Caller:
+    """The caller of a CLI command: the local operator, who may do everything; the decision log credits
+    ``cli:<OS user>``, or exactly ``by`` when a command names who decides (``--by``)."""
+    if by:
+        return Caller.operator(by, channel="")
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = ""
+    return Caller.operator(name)
+
+
+def progress_bar() -> Progress:
+    """The one progress bar style of the CLI (to stderr, so --json output stays clean)."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True)
 
 
 def _close_opened() -> None:
@@ -54,8 +74,8 @@ def emit_json(value: Any) -> None:
     """Print a value as indented JSON (models dumped in JSON mode)."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
-    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-        value = [v.model_dump(mode="json") for v in value]
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
     typer.echo(json.dumps(json.loads(canonical_json(value)), indent=2, ensure_ascii=False))
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -14,14 +11,12 @@ from revloops.interfaces.cli.common import (
     ConfigOpt,
     DbOpt,
     JsonOpt,
+    application,
     console,
     emit_json,
     handles_errors,
-    platform,
+    operator,
 )
-
-if TYPE_CHECKING:
-    from dbos import DBOSClient
 
 EngineDbOpt = Annotated[
     str | None,
@@ -41,14 +36,11 @@ def worker(
     engine_db: EngineDbOpt = None,
 ) -> None:
     """Run workflow workers only (no API) until SIGTERM or Ctrl-C."""
-    from revloops.engine.worker import serve_forever
-
-    plat = platform(config, db)
-    if engine_db:
-        plat.settings.engine_db = engine_db
-    name = executor_id or plat.settings.executor_id
-    console.print(f"worker {name} on {_redact(plat.settings.engine_db_url)}")
-    serve_forever(plat, executor_id=name, queues=queue or None, modules=tuple(module or ()))
+    app = application(config, db)
+    app.use_engine_db(engine_db)
+    name = executor_id or app.settings.executor_id
+    console.print(f"worker {name} on {app.engine_target}")
+    app.run_worker(operator(), executor_id=name, queues=queue or None, modules=tuple(module or ()))
 
 
 @handles_errors
@@ -60,10 +52,9 @@ def status(
     json: JsonOpt = False,
 ) -> None:
     """Workflow runs by state, per workflow, and the latest failures with their errors."""
-    from revloops.engine.status import engine_status
-
-    with engine_client(config, db, engine_db) as cl:
-        result = engine_status(cl, failures=failures)
+    app = application(config, db)
+    app.use_engine_db(engine_db)
+    result = app.workflow_status(operator(), failures=failures)
     if json:
         emit_json(result)
         return
@@ -86,37 +77,11 @@ def retry(
     json: JsonOpt = False,
 ) -> None:
     """Resume a failed run from its last completed step (a running worker picks it up)."""
-    from revloops.engine.retry import retry as retry_run
-
-    with engine_client(config, db, engine_db) as cl:
-        result = retry_run(cl, workflow_id)
+    app = application(config, db)
+    app.use_engine_db(engine_db)
+    result = app.retry_workflow(operator(), workflow_id)
     if json:
         emit_json(result)
         return
     step = f" from step {result.from_step}" if result.from_step else ""
     console.print(f"{workflow_id} ({result.previous_state}) re-queued{step}")
-
-
-@contextmanager
-def engine_client(config: Path | None, db: str | None, engine_db: str | None) -> Iterator[DBOSClient]:
-    """A client on the engine's system database (migrated), closed afterwards."""
-    from revloops.engine.setup import client, migrate
-
-    plat = platform(config, db)
-    if engine_db:
-        plat.settings.engine_db = engine_db
-    migrate(plat.settings)
-    cl = client(plat.settings)
-    try:
-        yield cl
-    finally:
-        cl.destroy()
-
-
-def _redact(url: str) -> str:
-    """A URL without its password, for logs."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    return f"{scheme}://{creds.split(':', 1)[0]}@{host}"

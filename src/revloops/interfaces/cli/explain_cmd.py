@@ -9,15 +9,15 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from revloops.core.decisions import Decision
-from revloops.core.errors import NotFound
 from revloops.interfaces.cli.common import (
     ConfigOpt,
     DbOpt,
     JsonOpt,
+    application,
     console,
     emit_json,
     handles_errors,
-    platform,
+    operator,
 )
 
 
@@ -72,10 +72,7 @@ def explain(
     as_json: JsonOpt = False,
 ) -> None:
     """Why a record got its owner, score, territory or play."""
-    store = platform(config, db).decisions
-    found = [store.get(ident)] if ident.startswith("dec_") else store.for_record(ident, limit=limit)
-    if not found:
-        raise NotFound(f"no decision on {ident}")
+    found = application(config, db).explain(operator(), ident, limit=limit)
     if as_json:
         emit_json(found if len(found) > 1 or not ident.startswith("dec_") else found[0])
         return

@@ -9,18 +9,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from revloops.app.models import ScoreResult
 from revloops.core.errors import InputError
 from revloops.interfaces.cli.common import (
     ConfigOpt,
     DbOpt,
     JsonOpt,
+    application,
     console,
     emit_json,
     handles_errors,
-    platform,
+    operator,
 )
-from revloops.loops.qualify.flow import EnrichmentOutcome, preview_score
-from revloops.loops.qualify.logic import Score
 
 app = typer.Typer(help="Qualify: enrich and score leads.", no_args_is_help=True)
 
@@ -47,7 +47,8 @@ def read_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return data, enrichment
 
 
-def _render(result: Score, outcome: EnrichmentOutcome | None) -> None:
+def _render(answer: ScoreResult) -> None:
+    result, outcome = answer.score, answer.enrichment
     colour = {"mql": "green", "nurture": "yellow", "disqualified": "red"}[result.band]
     console.print(f"[bold {colour}]{result.band.upper()}[/]  total {result.total}  "
                   f"(fit {result.fit}, intent {result.intent})  "
@@ -74,10 +75,8 @@ def score(
 ) -> None:
     """Score one record and show the breakdown: the fit and intent rules that held, their points and reasons."""
     fields, enrichment = read_record(record)
-    result, outcome = preview_score(platform(config, db), fields, enrichment=enrichment, enrich_record=enrich)
+    answer = application(config, db).score_record(operator(), fields, enrichment=enrichment, enrich=enrich)
     if as_json:
-        emit_json({"score": result.model_dump(mode="json", exclude={"trace"}),
-                   "enrichment": outcome.model_dump(mode="json") if outcome else enrichment,
-                   "explanation": result.explanation, "reasons": result.reasons})
+        emit_json(answer)
         return
-    _render(result, outcome)
+    _render(answer)

@@ -9,21 +9,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from revloops.config.yamlfile import load_yaml, validate_doc
-from revloops.core.errors import ConfigErrors, InputError
-from revloops.core.records import SObject
-from revloops.dataio import parse_records
+from revloops.app.models import Move, PreviewResult, Proposal, RecordSource
+from revloops.core.errors import InputError
 from revloops.interfaces.cli.common import (
     ConfigOpt,
     DbOpt,
     JsonOpt,
+    application,
     console,
     emit_json,
     handles_errors,
-    platform,
+    operator,
 )
 from revloops.interfaces.cli.explain_cmd import render
-from revloops.ports.crm import Query
 
 route_app = typer.Typer(help="Route: resolve owners live, preview and diff routing.", no_args_is_help=True)
 ObjectOpt = Annotated[str, typer.Option("--object", help="Record type.")]
@@ -51,38 +49,13 @@ def resolve_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Route one record with the full trace (a dry run unless --apply)."""
-    from revloops.loops.route.flow import resolve
-
     body = _read_json(record) if record else None
-    decision = resolve(platform(config, db), sobject=sobject, record=body, record_id=record_id, apply=apply,
-                       actor="cli")
+    decision = application(config, db).resolve_route(operator(), sobject=sobject,  # type: ignore[arg-type]
+                                                     record=body, record_id=record_id, dry_run=not apply)
     if as_json:
         emit_json(decision)
     else:
         render(decision)
-
-
-def _load_records(plat: Any, records: Path | None, from_crm: bool, sobject: str, limit: int | None) -> list[SObject]:
-    if records is not None:
-        return parse_records(records, sobject)[:limit]
-    if from_crm:
-        out = []
-        for rec in plat.crm.query_all(Query(sobject)):
-            out.append(rec)
-            if limit is not None and len(out) >= limit:
-                break
-        return out
-    raise InputError("give --records FILE or --from-crm", field="--records")
-
-
-def _other_rules(path: Path) -> Any:
-    from revloops.loops.route.config import RulesFile
-
-    doc = load_yaml(path, str(path))
-    model, errors = validate_doc(doc, RulesFile)
-    if errors:
-        raise ConfigErrors(errors)
-    return model
 
 
 @route_app.command("preview")
@@ -100,31 +73,23 @@ def preview_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Owner distribution of many records; with --rules/--against every record whose owner or rule changes."""
-    from revloops.config.revision import load_config_at
-    from revloops.loops.route.flow import diff, preview
-    from revloops.loops.route.types import summarise
-
-    plat = platform(config, db)
-    recs = _load_records(plat, records, from_crm, sobject, limit)
-    if rules is None and against is None:
-        result = preview(plat, recs, sobject=sobject)
-        if as_json:
-            emit_json(result)
-            return
+    if records is None and not from_crm:
+        raise InputError("give --records FILE or --from-crm", field="--records")
+    source = RecordSource(sobject=sobject, file=records, from_crm=from_crm, limit=limit)
+    proposal = Proposal(rules_file=rules, against=against) if rules is not None or against is not None else None
+    result = application(config, db).preview_routing(operator(), source, proposal)
+    if as_json:
+        emit_json(result)
+        return
+    if result.moves is None:
         print_preview(result)
         return
-    other_cfg = load_config_at(plat.settings.config, against) if against else None
-    moves = diff(plat, recs, other_cfg=other_cfg, other_rules=_other_rules(rules) if rules else None,
-                 sobject=sobject)
-    summary = summarise(moves)
-    if as_json:
-        emit_json({"records": len(recs), "moves": [m.model_dump() for m in moves], "summary": summary})
-        return
-    _print_moves(len(recs), moves, summary, show)
+    _print_moves(result, show)
 
 
-def print_preview(result: Any, top: int | None = None) -> None:
+def print_preview(outcome: PreviewResult, top: int | None = None) -> None:
     """The distribution by rule and by owner (the ``top`` largest of each, or all)."""
+    result = outcome.preview
     table = Table("rule", "records", title=f"routing of {result.total} records: by rule")
     for rule, n in list(result.by_rule.items())[:top]:
         table.add_row(rule, str(n))
@@ -135,8 +100,10 @@ def print_preview(result: Any, top: int | None = None) -> None:
     console.print(owners)
 
 
-def _print_moves(total: int, moves: list[Any], summary: dict[str, dict[str, int]], show: int) -> None:
-    console.print(f"{len(moves)} of {total} records change rule or owner")
+def _print_moves(result: PreviewResult, show: int) -> None:
+    moves: list[Move] = result.moves or []
+    summary = result.summary or {"by_rule": {}, "by_owner": {}}
+    console.print(f"{len(moves)} of {result.records} records change rule or owner")
     table = Table("record", "old rule", "new rule", "old owner", "new owner")
     for m in moves[:show]:
         table.add_row(m.record_id, m.old_rule or "-", m.new_rule or "-", m.old_owner_name, m.new_owner_name)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from revloops.interfaces.cli.common import ConfigOpt, DbOpt, console, handles_errors, platform
+from revloops.interfaces.cli.common import ConfigOpt, DbOpt, application, console, handles_errors, operator
 
 
 @handles_errors
@@ -23,7 +23,7 @@ def serve(
 
     from revloops.interfaces.api.app import create_app
 
-    plat = platform(config, db)
-    _ = plat.config  # refuse to start on a broken config
+    app = application(config, db)
+    app.validate_config(operator())  # refuse to start on a broken config
     console.print(f"serving on http://{host}:{port} (OpenAPI at /docs)")
-    uvicorn.run(create_app(plat, run_engine=engine), host=host, port=port, log_level="warning", workers=workers if workers > 1 else None)
+    uvicorn.run(create_app(app, run_engine=engine), host=host, port=port, log_level="warning", workers=workers if workers > 1 else None)

@@ -9,10 +9,11 @@ from revloops.interfaces.cli.common import (
     ConfigOpt,
     DbOpt,
     JsonOpt,
+    application,
     console,
     emit_json,
     handles_errors,
-    platform,
+    operator,
 )
 from revloops.interfaces.cli.explain_cmd import _render_step
 
@@ -20,12 +21,11 @@ from revloops.interfaces.cli.explain_cmd import _render_step
 @handles_errors
 def test(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Run the routing cases (record + expected owner/rule) against the config alone."""
-    from revloops.loops.route.testing_flow import run_cases
-
-    results = run_cases(platform(config, db).config)
+    run = application(config, db).test_routing(operator())
+    results = run.cases
     failed = [r for r in results if not r.passed]
     if as_json:
-        emit_json({"passed": len(results) - len(failed), "failed": len(failed), "cases": results})
+        emit_json(run)
     else:
         table = Table("", "file", "case", "rule", "owner")
         for r in results:

@@ -17,6 +17,7 @@ from typing import Any
 from revloops.config.loader import GtmConfig
 from revloops.core.decisions import Decision, canonical_json, digest
 from revloops.core.errors import AdapterError, DomainError, InputError, NotFound
+from revloops.core.model import Frozen
 from revloops.core.records import Account, ObjectTerritory2Association
 from revloops.loops.deploy import sync
 from revloops.loops.deploy.assign import (
@@ -76,8 +77,7 @@ def make_resolver(llm: LLM | None) -> GeoResolver:
 
 # -- assignment ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Move:
+class Move(Frozen):
     """An account whose territory (and owner) would change between two configs."""
 
     account_id: str
@@ -220,8 +220,9 @@ def _moves(before: Assignments, after: Assignments, names: Mapping[str, str | No
     for account_id, status, territory in after.frame.select("Id", "status", "territory").iter_rows():
         old_status, old_territory = was.get(account_id, (None, None))
         if (old_status, old_territory) != (status, territory):
-            moves.append(Move(account_id, names.get(account_id), old_territory or old_status, territory or status,
-                              _holder(old, old_territory), _holder(new, territory)))
+            moves.append(Move(account_id=account_id, name=names.get(account_id), before=old_territory or old_status,
+                              after=territory or status, before_owner=_holder(old, old_territory),
+                              after_owner=_holder(new, territory)))
     return moves
 
 

@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from revloops.config.loader import GtmConfig, load_config
 from revloops.core.errors import ConfigError, InputError, Location, NotFound
@@ -32,9 +31,6 @@ from revloops.loops.design.results import (
     ScenarioRun,
     ScenarioSummary,
 )
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 DEFAULT_DRAWS = 1000
 DEFAULT_SEED = 7
@@ -242,20 +238,3 @@ def _write_atomic(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
     os.replace(tmp, path)
-
-
-# demo -----------------------------------------------------------------------------------------------------
-
-def render_demo(cfg: GtmConfig, console: Console, out_dir: Path) -> None:
-    """Print every scenario side by side (active first) with deltas, and write the capacity chart."""
-    from revloops.loops.design import render
-
-    capacity, _, files = _design(cfg)
-    order = [capacity.active_scenario, *sorted(k for k in files if k != capacity.active_scenario)]
-    runs = [run_scenario(cfg, sid) for sid in order]
-    console.print(render.scenarios_table(runs))
-    for other in runs[1:]:
-        console.print(render.comparison_table(compare_runs(runs[0], other)))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    chart = render.write_chart(runs, out_dir / "design_capacity.png")
-    console.print(f"capacity chart: {chart}")

@@ -1,10 +1,15 @@
 """Engage a routed lead: pick its play, compose and schedule the sequence, store it, land one task.
 
-``engage_lead`` is one step of the inbound chain and safe to run again. A fresh lead's task is upserted
-first by ``Revloops_Key__c = engage:<lead id>``, then its sequence is stored with the task's id (once per
-lead: the first run wins), then the decision, whose fixed id is kept with the sequence. A rerun after a
-crash before the sequence was stored composes again and updates the same task; a rerun after it finds
-the stored sequence, lands its task only if missing and logs the decision; a rerun after success changes
+Two halves, so that a chain can checkpoint between them: ``compose`` reads (the stored sequence, the owner),
+picks the play, has the words written (one LLM call when an LLM composes) and answers an ``EngagePlan``,
+plain data, writing nothing; ``land`` writes it. ``engage_lead`` does both, for callers that are not a chain.
+Landing upserts the task first, by ``Revloops_Key__c = engage:<lead id>``, then stores the sequence with the
+task's id (once per lead: the first run wins), then logs the decision, whose id the plan fixes.
+
+Each is safe to run again. Landing a plan again (a retried CRM write, a crash before the sequence was
+stored) updates the same task with the same words and composes nothing; composing again after such a crash
+(``engage_lead`` run again) puts new words in the same task; composing after the sequence was stored finds
+it, and landing that lands its task only if missing and logs the decision; a rerun after success changes
 nothing.
 """
 
@@ -14,8 +19,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from revloops.core.decisions import Decision, digest
 from revloops.core.errors import NotFound, RecordRejected
+from revloops.core.model import Frozen
 from revloops.loops.engage.composer import Composer, Draft, LLMComposer, OfflineComposer
 from revloops.loops.engage.config import Play, PlaysFile
 from revloops.loops.engage.logic import (
@@ -29,11 +37,11 @@ from revloops.loops.engage.logic import (
     task_preview,
     task_subject,
 )
-from revloops.loops.engage.store import SequenceStore, StoredSequence
 from revloops.ports.crm import eq
+from revloops.ports.sequences import SequenceStore, StoredSequence
 
 if TYPE_CHECKING:
-    from revloops.bootstrap import Platform
+    from revloops.ports import Ports
 
 _TASK_TYPES = {"email": "Email", "call": "Call", "linkedin": "Other"}
 
@@ -43,16 +51,35 @@ def task_key(lead_id: str) -> str:
     return f"engage:{lead_id}"
 
 
-def default_composer(plat: Platform) -> Composer:
+def default_composer(plat: Ports) -> Composer:
     """The LLM composer when an LLM is configured (falling back offline), else the offline composer."""
     llm = plat.llm
     return LLMComposer(llm) if llm is not None else OfflineComposer()
 
 
-def engage_lead(plat: Platform, lead_id: str, owner_id: str, ctx: Mapping[str, Any] | None = None,
+class EngagePlan(Frozen):
+    """What ``compose`` decided for one lead, for ``land`` to write; its JSON form (``model_dump(mode="json")``)
+    is what a chain checkpoints between the two.
+
+    Attributes:
+        lead_id: the lead.
+        owner_id: its owner when composed.
+        decision: the engage decision to log; None when an earlier run had stored the lead's sequence.
+        sequence: the composed, scheduled sequence; None when no play holds (only the decision is logged).
+        task: the task's fields (with a sequence).
+    """
+
+    lead_id: str
+    owner_id: str
+    decision: Decision | None = None
+    sequence: EngageSequence | None = None
+    task: dict[str, Any] = Field(default_factory=dict)
+
+
+def engage_lead(plat: Ports, lead_id: str, owner_id: str, ctx: Mapping[str, Any] | None = None,
                 actor: str = "system", *, now: dt.datetime | None = None,
                 composer: Composer | None = None) -> Decision:
-    """Engage one lead for its owner.
+    """Engage one lead for its owner: :func:`compose`, then :func:`land`.
 
     Args:
         plat: the platform (CRM, state database, decision log, config, LLM).
@@ -66,10 +93,23 @@ def engage_lead(plat: Platform, lead_id: str, owner_id: str, ctx: Mapping[str, A
     Returns:
         The ``engage`` decision: outcome is the play id, or ``pending:no_play`` when no play holds.
     """
-    store = SequenceStore(plat.engine)
-    existing = store.get(lead_id)
-    if existing is not None:
-        return _finish(plat, store, existing)
+    return land(plat, compose(plat, lead_id, owner_id, ctx, actor, now=now, composer=composer))
+
+
+def compose(plat: Ports, lead_id: str, owner_id: str, ctx: Mapping[str, Any] | None = None,
+            actor: str = "system", *, now: dt.datetime | None = None,
+            composer: Composer | None = None) -> EngagePlan:
+    """Pick the lead's play and have its words written and scheduled; writes nothing.
+
+    The reads (the stored sequence, the lead without ``ctx``, the owner) come before the composer's call, and
+    a composer answers its offline draft rather than raise for an LLM failure: an error raised here comes
+    from a read, before any draft was paid for. Arguments as for :func:`engage_lead`.
+
+    Returns:
+        The plan to land: no decision when the lead's sequence is stored already.
+    """
+    if plat.sequences.get(lead_id) is not None:
+        return EngagePlan(lead_id=lead_id, owner_id=owner_id)
     plays: PlaysFile = plat.config.require("plays", PlaysFile)
     lead_ctx = engage_context(ctx if ctx is not None else _context(plat, lead_id), plays)
     selection = select_play(plays, lead_ctx)
@@ -78,10 +118,9 @@ def engage_lead(plat: Platform, lead_id: str, owner_id: str, ctx: Mapping[str, A
         decision = Decision(loop="engage", sobject="Lead", record_id=lead_id, outcome=NO_PLAY,
                             trace=selection.trace, explanation=selection.explanation,
                             config_version=plat.config.version, inputs_digest=inputs, actor=actor)
-        return plat.decisions.record(decision)
+        return EngagePlan(lead_id=lead_id, owner_id=owner_id, decision=decision)
     play = selection.play
-    owner = _owner(plat, owner_id)
-    facts = facts_for(lead_ctx, owner, plays, play)
+    facts = facts_for(lead_ctx, _owner(plat, owner_id), plays, play)
     draft = (composer or default_composer(plat)).compose(play, facts)
     tz, slots = plan_slots(play, plays, lead_ctx, now or dt.datetime.now(dt.UTC))
     seq = build_sequence(play, draft.texts, slots, tz=tz, composer=draft.composer,
@@ -93,18 +132,38 @@ def engage_lead(plat: Platform, lead_id: str, owner_id: str, ctx: Mapping[str, A
         explanation=_explanation(selection.explanation, seq), config_version=plat.config.version,
         inputs_digest=inputs, actor=actor,
     )
-    # The task first (upserted by its key, so a rerun after a crash updates it rather than adding one), then
-    # the sequence with the task's id, then the decision: a fresh lead takes three writes, none to repair.
-    key = task_key(lead_id)
-    with plat.writes_together():  # with the embedded CRM, the three are one commit
-        stored = store.add(lead_id, owner_id, seq, key, decision, task_id=_land_task(plat, lead_id, key, task))
-        if stored.decision.id == decision.id:
+    return EngagePlan(lead_id=lead_id, owner_id=owner_id, decision=decision, sequence=seq, task=task)
+
+
+def land(plat: Ports, plan: EngagePlan) -> Decision:
+    """Write a plan: the task, the sequence with the task's id, the decision (see the module's docstring).
+
+    Raises:
+        NotFound: the plan found the lead's sequence stored, and it is gone.
+        UpstreamUnavailable: the CRM did not answer; landing the same plan again is safe.
+    """
+    store = plat.sequences
+    if plan.decision is None:  # an earlier run stored the sequence: finish that one
+        stored = store.get(plan.lead_id)
+        if stored is None:
+            raise NotFound(f"the engage sequence of {plan.lead_id} was stored, and is gone")
+        return _finish(plat, store, stored)
+    if plan.sequence is None:
+        return plat.decisions.record(plan.decision)
+    # The task first (upserted by its key, so landing again updates it rather than adding one), then the
+    # sequence with the task's id, then the decision: a fresh lead takes three writes, none to repair.
+    key = task_key(plan.lead_id)
+    with plat.uow.together():  # with the embedded CRM, the three are one commit
+        task_id = _land_task(plat, plan.lead_id, key, plan.task)
+        stored = store.add(plan.lead_id, plan.owner_id, plan.sequence.model_dump(mode="json"), key,
+                           plan.decision, task_id=task_id)
+        if stored.decision.id == plan.decision.id:
             return plat.decisions.record(stored.decision)
     # a concurrent run stored its sequence first: its task stands
     return _finish(plat, store, stored, rewrite=True)
 
 
-def _land_task(plat: Platform, lead_id: str, key: str, fields: Mapping[str, Any]) -> str:
+def _land_task(plat: Ports, lead_id: str, key: str, fields: Mapping[str, Any]) -> str:
     """Upsert the lead's engage task; answers its id."""
     result = plat.crm.upsert("Task", "Revloops_Key__c", key, dict(fields))
     if not result.success or result.id is None:
@@ -114,7 +173,7 @@ def _land_task(plat: Platform, lead_id: str, key: str, fields: Mapping[str, Any]
     return result.id
 
 
-def _finish(plat: Platform, store: SequenceStore, stored: StoredSequence, rewrite: bool = False) -> Decision:
+def _finish(plat: Ports, store: SequenceStore, stored: StoredSequence, rewrite: bool = False) -> Decision:
     """A rerun on a stored sequence: land its task when it is missing (or ``rewrite`` it to match the stored
     sequence), then log the decision (idempotent on its id)."""
     found = None if rewrite else plat.crm.find_one(eq("Task", Revloops_Key__c=stored.task_key))
@@ -125,7 +184,7 @@ def _finish(plat: Platform, store: SequenceStore, stored: StoredSequence, rewrit
     return plat.decisions.record(stored.decision)
 
 
-def _context(plat: Platform, lead_id: str) -> dict[str, Any]:
+def _context(plat: Ports, lead_id: str) -> dict[str, Any]:
     from revloops.core.context import build_context
 
     lead = plat.crm.get("Lead", lead_id).fields()
@@ -138,7 +197,7 @@ def _context(plat: Platform, lead_id: str) -> dict[str, Any]:
     return build_context(lead, account=account, sobject="Lead")
 
 
-def _owner(plat: Platform, owner_id: str) -> dict[str, Any]:
+def _owner(plat: Ports, owner_id: str) -> dict[str, Any]:
     if not owner_id.startswith("005"):
         return {}
     try:

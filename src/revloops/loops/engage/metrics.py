@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-import sqlalchemy as sa
-
-from revloops.adapters.anthropic.spend import SpendLedger
 from revloops.core.model import Frozen
-from revloops.loops.engage.store import SequenceStore
+from revloops.loops.engage.logic import EngageSequence
+from revloops.ports.sequences import SequenceStore
+from revloops.ports.spend import LlmSpend
 
 
 class EngageMetrics(Frozen):
@@ -40,15 +39,15 @@ class EngageMetrics(Frozen):
     llm_cost_usd: float
 
 
-def engage_metrics(engine: sa.Engine, since: dt.datetime | None = None) -> EngageMetrics:
-    """Engage's metrics from the state database (from ``since`` on; all time when None)."""
-    stored = SequenceStore(engine).all(since)
-    seqs = [s.sequence for s in stored]
+def engage_metrics(sequences: SequenceStore, llm_spend: LlmSpend, since: dt.datetime | None = None) -> EngageMetrics:
+    """Engage's metrics from the stored sequences and the LLM's spend (from ``since`` on; all time when None)."""
+    stored = sequences.all(since)
+    seqs = [EngageSequence.model_validate(s.sequence) for s in stored]
     fallbacks = [s for s in seqs if s.fallback_reason]
     asked_llm = len(fallbacks) + sum(1 for s in seqs if s.composer == "llm")
     reasons = Counter((s.fallback_reason or "").split(" (")[0] for s in fallbacks)
     steps = [step for s in seqs for step in s.steps]
-    spend = SpendLedger(engine).totals(since)
+    spend = llm_spend.totals(since)
     return EngageMetrics(
         sequences=len(seqs),
         by_play=dict(Counter(s.play_id for s in seqs)),

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from revloops.bootstrap import Platform
 from revloops.core.decisions import Decision, digest
 from revloops.core.errors import NotFound
 from revloops.core.geo import normalise_geo
 from revloops.core.records import Lead
+from revloops.ports import Ports
 from revloops.ports.crm import Filter, Query
 
 DUPLICATE_WINDOW = dt.timedelta(days=30)
@@ -24,7 +24,7 @@ def capture_decision_id(lead_id: str) -> str:
     return f"dec_generate_{lead_id}"
 
 
-def find_duplicate(plat: Platform, lead: Lead, window: dt.timedelta = DUPLICATE_WINDOW) -> str | None:
+def find_duplicate(plat: Ports, lead: Lead, window: dt.timedelta = DUPLICATE_WINDOW) -> str | None:
     """An earlier open lead with the same email created within ``window`` before this one, if any."""
     if not lead.Email or lead.CreatedDate is None:
         return None
@@ -41,7 +41,7 @@ def find_duplicate(plat: Platform, lead: Lead, window: dt.timedelta = DUPLICATE_
     return None
 
 
-def capture(plat: Platform, lead_id: str, *, actor: str = "system",
+def capture(plat: Ports, lead_id: str, *, actor: str = "system",
             window: dt.timedelta = DUPLICATE_WINDOW) -> Decision:
     """Capture one lead; the outcome is ``captured`` or ``duplicate_of:<lead id>``.
 
@@ -50,7 +50,7 @@ def capture(plat: Platform, lead_id: str, *, actor: str = "system",
     return capture_lead(plat, lead_id, actor=actor, window=window)[0]
 
 
-def capture_lead(plat: Platform, lead_id: str, *, actor: str = "system",
+def capture_lead(plat: Ports, lead_id: str, *, actor: str = "system",
                  window: dt.timedelta = DUPLICATE_WINDOW) -> tuple[Decision, Lead]:
     """Capture one lead and answer the decision with the lead as captured (what the chain passes on)."""
     lead = plat.crm.get("Lead", lead_id)
@@ -84,7 +84,7 @@ def capture_lead(plat: Platform, lead_id: str, *, actor: str = "system",
         inputs_digest=digest({"lead": lead.model_dump(mode="json", exclude={"SystemModstamp", "LastModifiedDate"})}),
         actor=actor,
     )
-    with plat.writes_together():  # the account on the lead and the capture decision: one commit
+    with plat.uow.together():  # the account on the lead and the capture decision: one commit
         if found and matched:
             plat.crm.update("Lead", lead_id, {"Matched_Account__c": found.account_id})
         return plat.decisions.record(decision), lead

@@ -27,7 +27,7 @@ from revloops.ports.enrichment import (
 )
 
 if TYPE_CHECKING:
-    from revloops.bootstrap import Platform
+    from revloops.ports import Ports
 
 Status = Literal["ok", "not_found", "timeout", "error"]
 #: Enrichment_Status__c's vocabulary (the org's field: pending, enriched, not_found, failed:<reason>)
@@ -148,7 +148,7 @@ def _status(run: _Run, looked_up: bool) -> tuple[Status, str | None]:
     return "not_found", "no provider had facts for this record"
 
 
-def enrich(plat: Platform, record: Mapping[str, Any] | SObject, *, timeout: float | None = None,
+def enrich(plat: Ports, record: Mapping[str, Any] | SObject, *, timeout: float | None = None,
            on_unavailable: Literal["raise", "degrade"] = "raise") -> EnrichmentOutcome:
     """Enrich one lead: the person by email, the company by website or email domain.
 
@@ -194,7 +194,7 @@ def lead_changes(result: Score, enrichment_status: str) -> dict[str, Any]:
     }
 
 
-def score_lead(plat: Platform, lead_id: str, ctx: Mapping[str, Any], actor: str = "system") -> Decision:
+def score_lead(plat: Ports, lead_id: str, ctx: Mapping[str, Any], actor: str = "system") -> Decision:
     """Score one lead on its context, write the score to the lead and record the decision.
 
     Running it again on the same inputs (the fields the scoring reads, and the config version) returns the
@@ -231,12 +231,12 @@ def score_lead(plat: Platform, lead_id: str, ctx: Mapping[str, Any], actor: str 
         trace=dumped["trace"], explanation=result.explanation,
         config_version=version, inputs_digest=inputs_digest, actor=actor,
     )
-    with plat.writes_together():  # the score on the lead and its decision: one commit
+    with plat.uow.together():  # the score on the lead and its decision: one commit
         plat.crm.update("Lead", lead_id, lead_changes(result, status))
         return plat.decisions.record(decision)
 
 
-def qualify_lead(plat: Platform, lead_id: str, *, actor: str = "system", timeout: float | None = None,
+def qualify_lead(plat: Ports, lead_id: str, *, actor: str = "system", timeout: float | None = None,
                  on_unavailable: Literal["raise", "degrade"] = "raise") -> tuple[EnrichmentOutcome, Decision]:
     """The whole loop on one lead: read it, enrich it, score it (the chain runs the two steps separately)."""
     lead = _fields(plat.crm.get("Lead", lead_id))
@@ -245,7 +245,7 @@ def qualify_lead(plat: Platform, lead_id: str, *, actor: str = "system", timeout
     return outcome, score_lead(plat, lead_id, ctx, actor=actor)
 
 
-def preview_score(plat: Platform, record: Mapping[str, Any], *, enrichment: Mapping[str, Any] | None = None,
+def preview_score(plat: Ports, record: Mapping[str, Any], *, enrichment: Mapping[str, Any] | None = None,
                   enrich_record: bool = True) -> tuple[Score, EnrichmentOutcome | None]:
     """Score a record without writing anything (``revloops qualify score``).
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from revloops.core.model import Frozen
 
 if TYPE_CHECKING:
-    from revloops.bootstrap import Platform
+    from revloops.ports import Ports
 
 
 class QualifyMetrics(Frozen):
@@ -37,10 +37,8 @@ class QualifyMetrics(Frozen):
     calls_by_status: dict[str, int]
 
 
-def qualify_metrics(plat: Platform, since: dt.datetime | None = None, limit: int = 100_000) -> QualifyMetrics:
+def qualify_metrics(plat: Ports, since: dt.datetime | None = None, limit: int = 100_000) -> QualifyMetrics:
     """Qualify's metrics since ``since`` (all time when None)."""
-    from revloops.adapters.pdl.store import SpendLog
-
     latest: dict[str, tuple[str, str]] = {}
     for decision in plat.decisions.recent(loop="qualify", since=since, limit=limit):
         # newest first: the first decision seen for a lead is its current one
@@ -49,7 +47,7 @@ def qualify_metrics(plat: Platform, since: dt.datetime | None = None, limit: int
     bands = Counter(band for band, _ in latest.values())
     statuses = Counter(status for _, status in latest.values())
     n = len(latest)
-    spend = SpendLog(plat.engine).totals(since=since)
+    spend = plat.enrichment_spend.totals(since=since)
     return QualifyMetrics(
         leads=n, bands=dict(bands), mql_rate=bands["mql"] / n if n else 0.0,
         enrichment_hit_rate=statuses["ok"] / n if n else 0.0, enrichment_status=dict(statuses),

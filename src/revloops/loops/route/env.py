@@ -13,9 +13,9 @@ from revloops.config.loader import GtmConfig
 from revloops.core.context import build_context, segment_for
 from revloops.core.matching import AccountIndex
 from revloops.core.records import SObject
+from revloops.core.rotation import Rotation
 from revloops.core.rules import CompiledRules, compile_rules
 from revloops.loops.route.logic import Directory, Queue, RouteHandlers, User
-from revloops.loops.route.rotation import Rotation
 from revloops.ports.crm import CRM, Filter, Query
 
 REFRESH_SECONDS = 60.0

@@ -8,34 +8,42 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from revloops.bootstrap import Platform
 from revloops.config.loader import GtmConfig
 from revloops.core.decisions import Decision, digest
 from revloops.core.errors import InputError, NotFound
 from revloops.core.ids import object_of
 from revloops.core.records import SObject, parse_record
+from revloops.core.rotation import InMemoryRotation
 from revloops.core.rules.batch import contexts_to_frame
 from revloops.core.rules.resolve_batch import frame_fields
 from revloops.loops.route.env import RouteEnv
 from revloops.loops.route.logic import SnapshotRotation, owner_distribution, resolve_batch
-from revloops.loops.route.rotation import InMemoryRotation
 from revloops.loops.route.types import Move, Preview, RoutePlan
+from revloops.ports import Ports
 
 EXPLANATION_LIMIT = 1000
 
 
 _ENV_BUILD = threading.Lock()
+#: the routing snapshot of each platform (ports bundle), held no longer than the platform itself
+_SNAPSHOTS: weakref.WeakKeyDictionary[Ports, RouteEnv] = weakref.WeakKeyDictionary()
 
 
-def route_env(plat: Platform, cfg: GtmConfig | None = None, rules: Any | None = None) -> RouteEnv:
+def cached_env(plat: Ports) -> RouteEnv | None:
+    """The platform's routing snapshot if one was built (it may be stale)."""
+    return _SNAPSHOTS.get(plat)
+
+
+def route_env(plat: Ports, cfg: GtmConfig | None = None, rules: Any | None = None) -> RouteEnv:
     """The cached routing snapshot of the platform's config (rebuilt when stale or for another config)."""
     if cfg is not None or rules is not None:
         return RouteEnv.load(cfg or plat.config, plat.crm, rules)
-    env: RouteEnv | None = plat.cache.get("route.env")
+    env = _SNAPSHOTS.get(plat)
     if env is not None and not env.stale() and env.cfg.version == plat.config.version:
         return env
     # One thread builds the snapshot; while a stale one exists the others go on with it rather than wait.
@@ -43,15 +51,15 @@ def route_env(plat: Platform, cfg: GtmConfig | None = None, rules: Any | None = 
     if not _ENV_BUILD.acquire(blocking=not current):
         return env  # type: ignore[return-value]  # current implies env is not None
     try:
-        env = plat.cache.get("route.env")
+        env = _SNAPSHOTS.get(plat)
         if env is None or env.stale() or env.cfg.version != plat.config.version:
-            env = plat.cache["route.env"] = RouteEnv.load(plat.config, plat.crm)
+            env = _SNAPSHOTS[plat] = RouteEnv.load(plat.config, plat.crm)
         return env
     finally:
         _ENV_BUILD.release()
 
 
-def _record_of(plat: Platform, sobject: str, record: Mapping[str, Any] | None, record_id: str | None) -> SObject:
+def _record_of(plat: Ports, sobject: str, record: Mapping[str, Any] | None, record_id: str | None) -> SObject:
     if record is None and record_id is None:
         raise InputError("give a record or a record_id", field="record")
     if record is None:
@@ -62,7 +70,7 @@ def _record_of(plat: Platform, sobject: str, record: Mapping[str, Any] | None, r
     return parse_record(sobject, dict(record))
 
 
-def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] | None = None,
+def resolve(plat: Ports, *, sobject: str = "Lead", record: Mapping[str, Any] | None = None,
             record_id: str | None = None, apply: bool = False, actor: str = "cli",
             enrichment: Mapping[str, Any] | None = None, score: Mapping[str, Any] | None = None,
             decision_id: str | None = None, today: dt.date | None = None) -> Decision:
@@ -101,7 +109,7 @@ def resolve(plat: Platform, *, sobject: str = "Lead", record: Mapping[str, Any] 
                                    "Routing_Explanation__c": decision.explanation[:EXPLANATION_LIMIT]}
         if not decision.outcome.startswith("pending:"):
             changes["OwnerId"] = decision.outcome
-        with plat.writes_together():  # the owner on the record and the decision: one commit
+        with plat.uow.together():  # the owner on the record and the decision: one commit
             plat.crm.update(sobject, rec.Id, changes)
             plat.decisions.record(decision)
     return decision
@@ -128,7 +136,7 @@ def _name(env: RouteEnv, owner: str) -> str:
     return f"queue {queue.developer_name}" if queue else owner
 
 
-def preview(plat: Platform, records: Sequence[SObject | Mapping[str, Any]], *, sobject: str = "Lead",
+def preview(plat: Ports, records: Sequence[SObject | Mapping[str, Any]], *, sobject: str = "Lead",
             today: dt.date | None = None) -> Preview:
     """The owner and rule distribution of many records, as routing would give them now."""
     env = route_env(plat)
@@ -142,7 +150,7 @@ def preview(plat: Platform, records: Sequence[SObject | Mapping[str, Any]], *, s
     )
 
 
-def diff(plat: Platform, records: Sequence[SObject | Mapping[str, Any]], *, other_cfg: GtmConfig | None = None,
+def diff(plat: Ports, records: Sequence[SObject | Mapping[str, Any]], *, other_cfg: GtmConfig | None = None,
          other_rules: Any | None = None, sobject: str = "Lead", today: dt.date | None = None) -> list[Move]:
     """Every record whose rule or owner changes under another config (or rules file), old and new side by side.
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from revloops.core.rotation import Candidate, InMemoryRotation, Rotation, RotationState
 from revloops.core.rules import CompiledRules, HandlerResult
 from revloops.core.rules.resolve_batch import BatchOutcome, resolve_frame
-from revloops.loops.route.rotation import Candidate, InMemoryRotation, Rotation, RotationState
 
 if TYPE_CHECKING:  # the models only; logic stays free of the config loader
     from revloops.loops.deploy.config import AssignmentsFile, PoolsFile

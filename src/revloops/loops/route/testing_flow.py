@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from revloops.config.loader import GtmConfig
 from revloops.core.context import build_context, segment_for
+from revloops.core.rotation import InMemoryRotation
 from revloops.core.rules import compile_rules
 from revloops.loops.route.cases import CaseResult, split_record
 from revloops.loops.route.logic import Directory, Queue, RouteHandlers, User
-from revloops.loops.route.rotation import InMemoryRotation
 
 
 def config_directory(cfg: GtmConfig) -> Directory:

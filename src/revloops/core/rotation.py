@@ -1,5 +1,6 @@
-"""Round robin: a pure smooth weighted rotation, the port a durable store implements, and the
-in-memory one previews use (a preview never advances the durable state; it simulates).
+"""Round robin: a pure smooth weighted rotation, and the in-memory rotation previews use (a preview never
+advances the durable state; it simulates), and the protocol every rotation meets. The durable store's
+port is ``revloops.ports.rotation``.
 
 Smooth weighted round robin: each claim adds every eligible member's weight to its running credit,
 the member with the most credit wins and pays back the total. Over any run the count of each member
@@ -57,8 +58,9 @@ def next_in_rotation(state: RotationState | None, candidates: Sequence[Candidate
 
 
 class Rotation(Protocol):
-    """Where rotation state lives. The durable implementation must make two concurrent claims
-    never take one slot (a transaction around read state -> ``next_in_rotation`` -> write state)."""
+    """What hands out one claim's slot: the in-memory rotation here, the durable one behind
+    ``revloops.ports.rotation.DurableRotation``, a dry run's snapshot. A durable implementation must make two
+    concurrent claims never take one slot (a transaction around read state -> ``next_in_rotation`` -> write)."""
 
     def claim(self, pool_id: str, candidates: Sequence[Candidate], day: date) -> str | None:
         """Take the next slot of ``pool_id`` among ``candidates`` on ``day``; None when all are capped."""
@@ -72,6 +74,6 @@ class InMemoryRotation:
         self.states: dict[str, RotationState] = {k: dict(v) for k, v in (states or {}).items()}
 
     def claim(self, pool_id: str, candidates: Sequence[Candidate], day: date) -> str | None:
-        """See ``Rotation.claim``."""
+        """Take the next slot of ``pool_id`` (see ``revloops.ports.rotation.Rotation.claim``)."""
         chosen, self.states[pool_id] = next_in_rotation(self.states.get(pool_id), candidates, day)
         return chosen

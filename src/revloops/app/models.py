@@ -1,0 +1,60 @@
+"""Every model an action answers with, in one place: what the interfaces render and the MCP server returns.
+
+The loops' own result models are re-exported here, so an interface never imports a loop.
+"""
+
+from revloops.app.base import Page
+from revloops.app.config_actions import ConfigFile, ConfigSummary, LoopInfo, SchemaFile
+from revloops.app.crm import (
+    CrmCheck,
+    EventsAccepted,
+    InboxEvent,
+    InboxView,
+    LoadResult,
+    PolledObject,
+    SeedResult,
+)
+from revloops.app.deploy import (
+    AccountMove,
+    AppliedChange,
+    AssignApplied,
+    AssignResult,
+    PendingAccount,
+    PlannedChange,
+    SyncApplied,
+    SyncResult,
+)
+from revloops.app.design import ComparisonResult, DesignCheck, ScenarioRunResult
+from revloops.app.engine import ChainRun, SpeedToOwner
+from revloops.app.qualify import ScoreResult
+from revloops.app.records import LeadSummary
+from revloops.app.route import PreviewResult, Proposal, RecordSource, RoutedObject, TestRun
+from revloops.core.decisions import Decision
+from revloops.core.events import CrmEvent
+from revloops.engine.retry import RetryResult
+from revloops.engine.status import EngineStatus, StepFailure, WorkflowFailure
+from revloops.loops.deploy.coverage import Coverage, TerritoryCoverage
+from revloops.loops.design.logic import Explanation
+from revloops.loops.design.results import (
+    Comparison,
+    DeltaRow,
+    GroupRow,
+    PromoteResult,
+    ScenarioRun,
+    ScenarioSummary,
+)
+from revloops.loops.qualify.flow import EnrichmentOutcome
+from revloops.loops.qualify.logic import Score, ScoreLine
+from revloops.loops.route.cases import CaseResult
+from revloops.loops.route.types import Move, Preview
+
+__all__ = [
+    "AccountMove", "AppliedChange", "AssignApplied", "AssignResult", "CaseResult", "ChainRun", "Comparison",
+    "ComparisonResult", "ConfigFile", "ConfigSummary", "Coverage", "CrmCheck", "CrmEvent", "Decision", "DeltaRow",
+    "DesignCheck", "EngineStatus", "EnrichmentOutcome", "EventsAccepted", "Explanation", "GroupRow", "InboxEvent",
+    "InboxView", "LeadSummary", "LoadResult", "LoopInfo", "Move", "Page", "PendingAccount", "PlannedChange",
+    "PolledObject", "Preview", "PreviewResult", "PromoteResult", "Proposal", "RecordSource", "RetryResult",
+    "RoutedObject", "ScenarioRun", "ScenarioRunResult", "ScenarioSummary", "SchemaFile", "Score", "ScoreLine",
+    "ScoreResult", "SeedResult", "SpeedToOwner", "StepFailure", "SyncApplied", "SyncResult", "TerritoryCoverage",
+    "TestRun", "WorkflowFailure",
+]

@@ -1,0 +1,162 @@
+"""Route's actions: resolve one record live, preview many through the batch path, diff against a proposed
+rules file or another revision of the config, run the config's routing cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from revloops.app.base import AppBase
+from revloops.config.loader import GtmConfig, with_file
+from revloops.config.revision import load_config_at
+from revloops.config.yamlfile import YamlDoc, load_yaml
+from revloops.core.decisions import Decision
+from revloops.core.errors import ConfigErrors, InputError, InputErrors
+from revloops.core.identity import Caller
+from revloops.core.model import Frozen
+from revloops.core.records import SObject, parse_record
+from revloops.dataio import parse_records
+from revloops.loops.route import flow
+from revloops.loops.route.cases import CaseResult
+from revloops.loops.route.testing_flow import run_cases
+from revloops.loops.route.types import Move, Preview, summarise
+from revloops.ports.crm import Query
+
+RoutedObject = Literal["Lead", "Account", "Contact", "Opportunity"]
+MAX_INLINE = 50_000
+
+
+class RecordSource(Frozen):
+    """Where a batch of records comes from: inline (Salesforce field names), a CSV/JSONL file, or the CRM."""
+
+    sobject: RoutedObject = "Lead"
+    records: list[dict[str, Any]] | None = None
+    file: Path | None = None
+    from_crm: bool = False
+    limit: int | None = None
+
+
+class Proposal(Frozen):
+    """The other side of a diff: a proposed rules file (a path, or its content as JSON) or a git revision."""
+
+    rules_file: Path | None = None
+    rules: dict[str, Any] | None = None
+    against: str | None = None
+
+
+class PreviewResult(Frozen):
+    """The distribution of the records; with a proposal every record that would move, and the summary."""
+
+    records: int
+    preview: Preview
+    moves: list[Move] | None = None
+    summary: dict[str, dict[str, int]] | None = None
+
+
+class TestRun(Frozen):
+    """The routing cases of ``config/tests/*.yaml`` and how each went."""
+
+    passed: int
+    failed: int
+    cases: list[CaseResult]
+
+
+def _yaml_field(message: str) -> str:
+    """The field a proposed file's problem names (``rules[0](id=x).action.type: ...`` → ``rules.rules[0]...``)."""
+    head, sep, _ = message.partition(": ")
+    return f"rules.{head}" if sep and " " not in head else "rules"
+
+
+class RouteActions(AppBase):
+    """Routing: live, simulated and compared."""
+
+    def resolve_route(self, caller: Caller, *, sobject: RoutedObject = "Lead",
+                      record: Mapping[str, Any] | None = None, record_id: str | None = None,
+                      dry_run: bool = True) -> Decision:
+        """Route one record with its full trace; without ``dry_run`` write the owner and store the decision.
+
+        Raises:
+            Forbidden: below the ops tier.
+            InputError: neither or both of ``record`` and ``record_id``, or a bad field.
+            NotFound: ``record_id`` is not in the CRM.
+        """
+        self.require(caller, "ops")
+        if (record is None) == (record_id is None):
+            raise InputError("give exactly one of record or record_id", field="record")
+        return flow.resolve(self.platform, sobject=sobject, record=record, record_id=record_id, apply=not dry_run,
+                            actor=caller.actor)
+
+    def records_of(self, source: RecordSource) -> list[SObject]:
+        """The records a batch action works on, each checked (a bad one names its place)."""
+        if sum((source.records is not None, source.file is not None, source.from_crm)) != 1:
+            raise InputError("give records, a file or from_crm", field="records")
+        if source.records is not None:
+            if len(source.records) > MAX_INLINE:
+                raise InputError(f"at most {MAX_INLINE} records inline", field="records")
+            out = [parse_record(source.sobject, rec, f"records.{i}") for i, rec in enumerate(source.records)]
+        elif source.file is not None:
+            out = parse_records(source.file, source.sobject)
+        else:
+            out = []
+            for rec in self.platform.crm.query_all(Query(source.sobject)):
+                out.append(rec)
+                if source.limit is not None and len(out) >= source.limit:
+                    break
+        return out[: source.limit] if source.limit is not None else out
+
+    def proposed_config(self, proposal: Proposal) -> GtmConfig | None:
+        """The config on the other side of a diff, checked like the config directory itself: schema and every
+        cross-file check (a proposed rules file with an ``assign`` action is refused, with every problem).
+
+        Raises:
+            ConfigErrors: a proposed file's problems with their lines.
+            InputErrors: problems of proposed rules given as JSON, each naming its field.
+        """
+        given = sum(x is not None for x in (proposal.rules_file, proposal.rules, proposal.against))
+        if given > 1:
+            raise InputError("give one of a rules file, rules or a revision", field="rules")
+        if proposal.against is not None:
+            return load_config_at(self.platform.config.root, proposal.against)
+        if proposal.rules_file is not None:
+            return with_file(self.platform.config, "rules", load_yaml(proposal.rules_file, str(proposal.rules_file)))
+        if proposal.rules is not None:
+            try:
+                return with_file(self.platform.config, "rules", YamlDoc("rules", proposal.rules, {}))
+            except ConfigErrors as exc:
+                raise InputErrors([InputError(e.message, field=_yaml_field(e.message)) for e in exc.errors],
+                                  source="the proposed rules") from None
+        return None
+
+    def preview_routing(self, caller: Caller, source: RecordSource, proposal: Proposal | None = None,
+                        today: dt.date | None = None) -> PreviewResult:
+        """Owner distribution of many records through the batch path (nothing written; round robin simulated
+        from the current state); with a proposal, every record whose rule or owner would change.
+
+        Raises:
+            Forbidden: below the ops tier.
+        """
+        self.require(caller, "ops")
+        other = self.proposed_config(proposal) if proposal is not None else None
+        records = self.records_of(source)
+        result = flow.preview(self.platform, records, sobject=source.sobject, today=today)
+        if other is None:
+            return PreviewResult(records=len(records), preview=result)
+        moves = flow.diff(self.platform, records, other_cfg=other, sobject=source.sobject, today=today)
+        return PreviewResult(records=len(records), preview=result, moves=moves, summary=summarise(moves))
+
+    def diff_routing(self, caller: Caller, source: RecordSource, proposal: Proposal,
+                     today: dt.date | None = None) -> PreviewResult:
+        """Which records would change rule or owner under a proposed rules file or revision."""
+        if all(x is None for x in (proposal.rules_file, proposal.rules, proposal.against)):
+            raise InputError("give a proposed rules file, rules or a revision to compare", field="rules")
+        return self.preview_routing(caller, source, proposal, today)
+
+    def test_routing(self, caller: Caller) -> TestRun:
+        """Run the routing cases of ``config/tests/*.yaml`` against the config alone."""
+        self.require(caller, "ops")
+        results = run_cases(self.platform.config)
+        failed = sum(not r.passed for r in results)
+        return TestRun(passed=len(results) - failed, failed=failed, cases=results)
+
