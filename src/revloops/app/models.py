@@ -15,7 +15,6 @@ from revloops.app.crm import (
     SeedResult,
 )
 from revloops.app.deploy import (
-    AccountMove,
     AppliedChange,
     AssignApplied,
     AssignResult,
@@ -34,6 +33,7 @@ from revloops.core.events import CrmEvent
 from revloops.engine.retry import RetryResult
 from revloops.engine.status import EngineStatus, StepFailure, WorkflowFailure
 from revloops.loops.deploy.coverage import Coverage, TerritoryCoverage
+from revloops.loops.deploy.flow import Move as AccountMove
 from revloops.loops.design.logic import Explanation
 from revloops.loops.design.results import (
     Comparison,
