@@ -8,10 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from revloops.core.errors import SettingsError
+
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
+_SCHEMES = {"sqlite", "postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 
 
 class ApiToken(BaseModel):
@@ -47,7 +50,9 @@ class Settings(BaseSettings):
     pdl_base_url: str = "https://api.peopledatalabs.com/v5"
     pdl_rate_per_minute: int = 100
     pdl_min_likelihood: int = Field(default=6, ge=1, le=10, description="PDL matches below this confidence are not found")
-    enrichment_waterfall: list[str] = Field(default=["pdl", "offline"], description="providers tried in order")
+    enrichment_waterfall: list[str] | None = Field(
+        default=None, description="providers tried in order; default People Data Labs alone when its key is set, "
+        "else the offline provider (which invents firmographics, and says so); never a silent fallback")
     enrichment_cache_ttl_days: float = Field(default=30.0, gt=0, description="how long an enrichment answer is reused")
     enrichment_timeout_seconds: float = Field(default=8.0, gt=0, description="how long routing waits for enrichment")
 
@@ -66,15 +71,38 @@ class Settings(BaseSettings):
 
     events_secret: SecretStr | None = None
     crm_poll: bool = Field(default=False, description="engine workers poll the CRM for changes every 30 s")
+    api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024,
+                                    description="the largest request body the API reads; larger ones are 413")
     api_tokens: list[ApiToken] = Field(
         default_factory=list,
         description='JSON list: [{"token": "...", "user": "ops@acme.example", "tier": "ops"}]',
     )
 
-    @field_validator("db")
+    @field_validator("db", "engine_db")
     @classmethod
-    def _strip(cls, v: str) -> str:
-        return v.strip()
+    def _database_url(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            return v
+        scheme, sep, rest = v.partition("://")
+        if not sep or not rest:
+            raise ValueError(f"{v!r} is not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)")
+        if scheme not in _SCHEMES:
+            raise ValueError(f"{scheme!r} databases are not supported; use sqlite:///PATH or postgresql://...")
+        return v
+
+    @model_validator(mode="after")
+    def _sqlite_folders_exist(self) -> Settings:
+        """A SQLite file goes in a folder that exists, or under the state folder (created on first use):
+        a typo in a path must not create a database somewhere else."""
+        state = self.state_dir.resolve()
+        for name, url in (("REVLOOPS_DB", self.db), ("REVLOOPS_ENGINE_DB", self.engine_db)):
+            if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+                continue
+            folder = Path(url.removeprefix("sqlite:///")).resolve().parent
+            if not folder.is_dir() and not folder.is_relative_to(state):
+                raise ValueError(f"{name}: the folder {folder} does not exist")
+        return self
 
     @model_validator(mode="after")
     def _no_placeholders(self) -> Settings:
@@ -103,6 +131,24 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with CLI options (``--config``, ``--db``) taking precedence."""
+    """Settings from the environment, with CLI options (``--config``, ``--db``) taking precedence.
+
+    Raises:
+        SettingsError: a setting that cannot be used, named as its environment variable.
+    """
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)  # type: ignore[arg-type]
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        name = f"REVLOOPS_{field.split('.')[0].upper()}" if field else ""
+        if msg.startswith("REVLOOPS_"):
+            name, _, msg = msg.partition(": ")
+        raise SettingsError(msg, name) from None
+    except ValueError as exc:  # pydantic-settings: a complex value (a list, tokens) that is not JSON
+        text = str(exc)
+        field = text.split('"')[1] if text.count('"') >= 2 else ""
+        raise SettingsError("not valid JSON" if "JSON" in text or "parsing" in text else text,
+                            f"REVLOOPS_{field.upper()}" if field else "") from None

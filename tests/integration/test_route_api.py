@@ -126,8 +126,8 @@ def test_cli_preview_against_a_git_revision(acme: Platform, tmp_path: Path) -> N
         import json
 
         out = json.loads(result.output)
-        assert out["records"] == 300
-        # HEAD has the stricter threshold: moving back to it takes records off the enterprise rules
-        assert out["moves"] and all(m["old_rule"] and m["old_rule"].endswith("enterprise") for m in out["moves"])
+        assert out["records"] == 300 and out["old"] == "HEAD"
+        # like git diff: HEAD (stricter) is the old side, the working tree's looser threshold the new one
+        assert out["moves"] and all(m["new_rule"] and m["new_rule"].endswith("enterprise") for m in out["moves"])
     finally:
         rules.write_text(original)

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from revloops.app import Caller, app_on
 from revloops.bootstrap import Platform, build
+from revloops.core.ids import new_id
 from revloops.core.records import Lead, User
 from revloops.interfaces.api.app import create_app
 
@@ -88,10 +89,11 @@ def test_out_of_scope_answers_like_a_missing_record(org) -> None:  # type: ignor
     assert hidden.json()["message"].replace(decision, "X") == missing.json()["message"].replace(
         "dec_00000000000000000000000000", "X")
     hidden_record = client.get(f"/api/records/{ria_lead}/decisions", headers=sam)
-    missing_record = client.get("/api/records/00Q000000000000AAA/decisions", headers=sam)
+    nobody = new_id("Lead")  # a well-formed id of no record
+    missing_record = client.get(f"/api/records/{nobody}/decisions", headers=sam)
     assert hidden_record.status_code == missing_record.status_code == 404
     assert hidden_record.json()["message"].replace(ria_lead, "X") == missing_record.json()["message"].replace(
-        "00Q000000000000AAA", "X")
+        nobody, "X")
 
 
 def test_a_rep_may_not_run_an_ops_action(org) -> None:  # type: ignore[no-untyped-def]

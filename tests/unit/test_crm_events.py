@@ -18,7 +18,7 @@ from revloops.interfaces.api.app import create_app
 from revloops.loops.generate.poller import poll, poll_object
 
 SECRET = "s3cr3t-for-tests"
-LEAD_ID = "00Q8d00000000AAAAA"
+LEAD_ID = "00Q8d00000000AAEAY"  # a well-formed id (its checksum holds)
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ def test_missing_facts_read_naturally(plays: PlaysFile) -> None:
     facts = facts_for({"LastName": "Ng"}, {}, plays, play)
     texts = render_offline(play, facts)
     assert texts[0].body.startswith("Hi there,")
-    assert "your team" in texts[0].body
+    assert "your company" in texts[0].body
     assert facts["full_name"] == "Ng"
 
 

@@ -144,9 +144,11 @@ def _settings(tmp_path: Path, **kw: object) -> Settings:
 def test_build_enrichment_uses_pdl_only_with_a_key(tmp_path: Path, engine: sa.Engine) -> None:
     offline_only = build_enrichment(_settings(tmp_path), engine)
     assert offline_only.names == ["offline"]
-    both = build_enrichment(_settings(tmp_path, pdl_api_key="k-123", pdl_base_url="http://127.0.0.1:9/v5"), engine)
-    assert both.names == ["pdl", "offline"]
-    assert isinstance(both.providers[0], CachedEnrichment) and isinstance(both.providers[0].inner, PdlEnrichment)
+    pdl_alone = build_enrichment(_settings(tmp_path, pdl_api_key="k-123", pdl_base_url="http://127.0.0.1:9/v5"), engine)
+    assert pdl_alone.names == ["pdl"]  # with a key, no invented fallback behind the real provider
+    assert isinstance(pdl_alone.providers[0], CachedEnrichment) and isinstance(pdl_alone.providers[0].inner, PdlEnrichment)
+    both = build_enrichment(_settings(tmp_path, pdl_api_key="k", enrichment_waterfall=["pdl", "offline"]), engine)
+    assert both.names == ["pdl", "offline"]  # only when asked for
     reordered = build_enrichment(_settings(tmp_path, pdl_api_key="k", enrichment_waterfall=["offline", "pdl"]), engine)
     assert reordered.names == ["offline", "pdl"]
     with pytest.raises(ConfigError, match="clearbit"):

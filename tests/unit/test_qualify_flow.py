@@ -83,7 +83,7 @@ def test_qualify_writes_the_score_to_the_lead_and_the_decision_log(plat: Platfor
     rule_ids = {line["rule_id"] for line in decision.detail["breakdown"]}
     assert {"title-c-level", "size-enterprise", "target-country", "demo-request"} <= rule_ids
     assert decision.outcome == "mql" and lead.Qualification__c == "MQL"
-    assert lead.Enrichment_Status__c == "enriched"
+    assert lead.Enrichment_Status__c == "synthetic"  # the offline provider invented what it found
     assert lead.Score_Reasons__c is not None and "(demo-request)" in lead.Score_Reasons__c
     assert plat.decisions.get(decision.id).loop == "qualify"
     assert decision.config_version == plat.config.version and decision.actor == "test"

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 from revloops.app.base import AppBase
+from revloops.app.references import crm_references, references, unknown_fields
 from revloops.config import layout
 from revloops.config.loader import GtmConfig, load_config
+from revloops.core.errors import ConfigError, ConfigErrors, RevloopsError
 from revloops.core.identity import Caller
 from revloops.core.model import Frozen
 from revloops.loops.registry import LOOPS, part_status
@@ -23,12 +25,15 @@ class ConfigFile(Frozen):
 
 
 class ConfigSummary(Frozen):
-    """A valid config directory: where it is, its version, and what each file holds."""
+    """A valid config directory: where it is, its version, what each file holds, warnings (condition fields
+    nothing provides), and the references that could not be checked against a CRM."""
 
     ok: bool = True
     config: str
     version: str
     files: list[ConfigFile]
+    warnings: list[str] = []
+    unchecked: list[str] = []
 
 
 class SchemaFile(Frozen):
@@ -78,7 +83,18 @@ class ConfigActions(AppBase):
             ConfigErrors: every problem at once, each as ``file:line:col: message``.
         """
         self.require(caller, "ops")
-        return summarise_config(load_config(self.settings.config))
+        cfg = load_config(self.settings.config)
+        unchecked: list[str] = []
+        try:
+            problems = crm_references(cfg, self.platform.crm)
+            if problems is None:
+                unchecked = [f"{ref} (the CRM has no users yet)" for ref in references(cfg)]
+        except RevloopsError as exc:
+            problems = None
+            unchecked = [f"{ref} (CRM not reachable: {exc})" for ref in references(cfg)]
+        if problems:
+            raise ConfigErrors([ConfigError(p) for p in problems])
+        return summarise_config(cfg).model_copy(update={"warnings": unknown_fields(cfg), "unchecked": unchecked})
 
     def write_schemas(self, caller: Caller, out: Path | None = None) -> list[SchemaFile]:
         """Write a JSON Schema per config file (default ``<config>/../schemas``) so editors check the YAML."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from revloops.app.base import AppBase
 from revloops.core.identity import Caller
+from revloops.core.inputs import check_plain
 from revloops.core.model import Frozen
 from revloops.loops.qualify.flow import EnrichmentOutcome, preview_score
 from revloops.loops.qualify.logic import Score
@@ -29,6 +30,8 @@ class QualifyActions(AppBase):
                      enrichment: Mapping[str, Any] | None = None, enrich: bool = True) -> ScoreResult:
         """Enrich (unless ``enrichment`` is given or ``enrich`` is off) and score one record; nothing is written."""
         self.require(caller, "ops")
+        check_plain(dict(record), "record")
+        check_plain(dict(enrichment or {}), "enrichment")
         fields = {k: v for k, v in record.items() if k != "attributes"}
         result, outcome = preview_score(self.platform, fields, enrichment=enrichment, enrich_record=enrich)
         return ScoreResult(score=result.model_copy(update={"trace": []}), enrichment=outcome,

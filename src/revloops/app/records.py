@@ -8,6 +8,7 @@ from revloops.app.base import AppBase, Page
 from revloops.core.decisions import Decision
 from revloops.core.errors import InputError, NotFound
 from revloops.core.identity import Caller
+from revloops.core.inputs import check_record_id
 from revloops.core.model import Frozen
 from revloops.ports.crm import Filter, Query
 
@@ -54,6 +55,7 @@ class RecordActions(AppBase):
         Raises:
             NotFound: a record outside the caller's scope (answered like a missing one).
         """
+        check_record_id(record_id)
         if not self.can_see(caller, record_id):
             raise NotFound(f"no decision on {record_id}")
         return self.platform.decisions.for_record(record_id, limit=_limit(limit))

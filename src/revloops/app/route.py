@@ -15,11 +15,13 @@ from revloops.config.yamlfile import YamlDoc, load_yaml
 from revloops.core.decisions import Decision
 from revloops.core.errors import ConfigErrors, InputError, InputErrors
 from revloops.core.identity import Caller
+from revloops.core.inputs import check_plain, check_record_id
 from revloops.core.model import Frozen
 from revloops.core.records import SObject, parse_record
 from revloops.dataio import parse_records
 from revloops.loops.route import flow
 from revloops.loops.route.cases import CaseResult
+from revloops.loops.route.env import load_directory
 from revloops.loops.route.testing_flow import run_cases
 from revloops.loops.route.types import Move, Preview, summarise
 from revloops.ports.crm import Query
@@ -47,19 +49,28 @@ class Proposal(Frozen):
 
 
 class PreviewResult(Frozen):
-    """The distribution of the records; with a proposal every record that would move, and the summary."""
+    """The distribution of the records; with a proposal every record that would move (old side: the current
+    config, or the revision of ``against`` as ``git diff`` reads it; new side: the proposal, or the working
+    tree), the summary, how many only rotated, and how many a daily cap pushed past their rule on each side."""
 
     records: int
     preview: Preview
+    old: str | None = None
+    new: str | None = None
     moves: list[Move] | None = None
     summary: dict[str, dict[str, int]] | None = None
+    rotation: int | None = None
+    capped_old: int | None = None
+    capped_new: int | None = None
 
 
 class TestRun(Frozen):
-    """The routing cases of ``config/tests/*.yaml`` and how each went."""
+    """The routing cases of ``config/tests/*.yaml`` and how each went, and whose users and queues they were
+    routed to: the CRM's (as live routing does) or, with no org in the CRM, the config's."""
 
     passed: int
     failed: int
+    directory: Literal["crm", "config"]
     cases: list[CaseResult]
 
 
@@ -75,7 +86,9 @@ class RouteActions(AppBase):
     def resolve_route(self, caller: Caller, *, sobject: RoutedObject = "Lead",
                       record: Mapping[str, Any] | None = None, record_id: str | None = None,
                       dry_run: bool = True) -> Decision:
-        """Route one record with its full trace; without ``dry_run`` write the owner and store the decision.
+        """Route one record with its full trace; without ``dry_run`` write the owner and store the decision (the
+        stored record is routed, whatever else an inline record carries; a failed write takes no round-robin
+        slot). A dry run's decision has no id: it is not stored.
 
         Raises:
             Forbidden: below the ops tier.
@@ -85,6 +98,14 @@ class RouteActions(AppBase):
         self.require(caller, "ops")
         if (record is None) == (record_id is None):
             raise InputError("give exactly one of record or record_id", field="record")
+        if record_id is not None:
+            check_record_id(record_id, sobject=sobject)
+        if not dry_run and record is not None:
+            # an apply routes what the CRM holds: owners are never decided on fields the caller made up
+            stored = record.get("Id")
+            if not isinstance(stored, str) or not stored:
+                raise InputError("apply needs a saved record: give its Id (or record_id)", field="record.Id")
+            record, record_id = None, stored
         return flow.resolve(self.platform, sobject=sobject, record=record, record_id=record_id, apply=not dry_run,
                             actor=caller.actor)
 
@@ -122,6 +143,7 @@ class RouteActions(AppBase):
         if proposal.rules_file is not None:
             return with_file(self.platform.config, "rules", load_yaml(proposal.rules_file, str(proposal.rules_file)))
         if proposal.rules is not None:
+            check_plain(proposal.rules, "rules")
             try:
                 return with_file(self.platform.config, "rules", YamlDoc("rules", proposal.rules, {}))
             except ConfigErrors as exc:
@@ -130,9 +152,10 @@ class RouteActions(AppBase):
         return None
 
     def preview_routing(self, caller: Caller, source: RecordSource, proposal: Proposal | None = None,
-                        today: dt.date | None = None) -> PreviewResult:
+                        today: dt.date | None = None, caps: bool = True) -> PreviewResult:
         """Owner distribution of many records through the batch path (nothing written; round robin simulated
-        from the current state); with a proposal, every record whose rule or owner would change.
+        from the current state; daily caps per day the records were created, none with ``caps=False``); with a
+        proposal, every record whose rule, action or owner would change.
 
         Raises:
             Forbidden: below the ops tier.
@@ -140,23 +163,36 @@ class RouteActions(AppBase):
         self.require(caller, "ops")
         other = self.proposed_config(proposal) if proposal is not None else None
         records = self.records_of(source)
-        result = flow.preview(self.platform, records, sobject=source.sobject, today=today)
-        if other is None:
+        result = flow.preview(self.platform, records, sobject=source.sobject, today=today, caps=caps)
+        if other is None or proposal is None:
             return PreviewResult(records=len(records), preview=result)
-        moves = flow.diff(self.platform, records, other_cfg=other, sobject=source.sobject, today=today)
-        return PreviewResult(records=len(records), preview=result, moves=moves, summary=summarise(moves))
+        current = self.platform.config.version
+        if proposal.against is not None:  # like git diff REV: the revision is the old side
+            old_cfg, new_cfg, old, new = other, None, proposal.against, f"working tree ({current[:12]})"
+        else:
+            old_cfg, new_cfg, old, new = None, other, f"current ({current[:12]})", "proposed rules"
+        found = flow.diff(self.platform, records, before_cfg=old_cfg, after_cfg=new_cfg, sobject=source.sobject,
+                          today=today, caps=caps)
+        return PreviewResult(records=len(records), preview=result, old=old, new=new, moves=found.moves,
+                             summary=summarise(found.moves), rotation=found.rotation,
+                             capped_old=found.capped_before, capped_new=found.capped_after)
 
     def diff_routing(self, caller: Caller, source: RecordSource, proposal: Proposal,
-                     today: dt.date | None = None) -> PreviewResult:
-        """Which records would change rule or owner under a proposed rules file or revision."""
+                     today: dt.date | None = None, caps: bool = True) -> PreviewResult:
+        """Which records would change rule, action or owner under a proposed rules file or revision."""
         if all(x is None for x in (proposal.rules_file, proposal.rules, proposal.against)):
             raise InputError("give a proposed rules file, rules or a revision to compare", field="rules")
-        return self.preview_routing(caller, source, proposal, today)
+        return self.preview_routing(caller, source, proposal, today, caps)
 
     def test_routing(self, caller: Caller) -> TestRun:
-        """Run the routing cases of ``config/tests/*.yaml`` against the config alone."""
+        """Run the routing cases of ``config/tests/*.yaml``, resolving owners as live routing does: against the
+        CRM's users and queues (a case that routes to a queue the CRM lacks fails), or the config's when the CRM
+        holds no org yet."""
         self.require(caller, "ops")
-        results = run_cases(self.platform.config)
+        crm = self.platform.crm
+        directory = load_directory(crm) if crm.find_one(Query("User", limit=1)) is not None else None
+        results = run_cases(self.platform.config, directory)
         failed = sum(not r.passed for r in results)
-        return TestRun(passed=len(results) - failed, failed=failed, cases=results)
+        return TestRun(passed=len(results) - failed, failed=failed, directory="crm" if directory else "config",
+                       cases=results)
 

@@ -8,10 +8,14 @@ the run marks every event pointing at it done in its last step (:func:`finish_st
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
+
+from dbos import DBOS
 
 from revloops.engine.registry import REACTIONS, enqueue_once, step, tick
 from revloops.engine.setup import platform
+from revloops.engine.status import describe_error
 
 if TYPE_CHECKING:
     from revloops.ports import Ports
@@ -42,10 +46,40 @@ def dispatch_pending(plat: Ports, limit: int = 1000) -> int:
     return started
 
 
+#: runs in these states will not finish by themselves: their events are failed until someone retries them
+PARKED = frozenset({"ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
+RECONCILE_SECONDS = 10.0
+_last_reconcile = [0.0]
+
+
+def reconcile(plat: Ports, limit: int = 50) -> int:
+    """Make the inbox tell the truth about runs: an event whose run is parked (failed after its retries,
+    cancelled) is ``failed`` with the run's error, never ``processing`` forever; a failed event whose run was
+    retried (``revloops retry``) is ``processing`` again. Answers how many events moved."""
+    moved = 0
+    for entry in plat.inbox.entries(status="processing", limit=limit):
+        status = DBOS.get_workflow_status(entry.workflow_id) if entry.workflow_id else None
+        if status is not None and status.status in PARKED:
+            why = f"run {entry.workflow_id} {status.status.lower()}: {describe_error(status.error)}"
+            moved += plat.inbox.mark(entry.event.id, "failed", workflow_id=entry.workflow_id, reason=why[:1000],
+                                     only_from="processing")
+    for entry in plat.inbox.entries(status="failed", limit=limit):
+        status = DBOS.get_workflow_status(entry.workflow_id) if entry.workflow_id else None
+        if status is not None and status.status in ("PENDING", "ENQUEUED"):
+            moved += plat.inbox.mark(entry.event.id, "processing", workflow_id=entry.workflow_id,
+                                     reason="its run was retried", only_from="failed")
+    return moved
+
+
 @tick("inbox-dispatch")
 def dispatch_tick(plat: Ports) -> int:
-    """About once a second in every engine process: start the runs for events that landed in the inbox."""
-    return dispatch_pending(plat, limit=500)
+    """About once a second in every engine process: start the runs for events that landed in the inbox; every
+    ten seconds, mark failed the events whose runs are parked."""
+    started = dispatch_pending(plat, limit=500)
+    if time.monotonic() - _last_reconcile[0] >= RECONCILE_SECONDS:
+        _last_reconcile[0] = time.monotonic()
+        reconcile(plat)
+    return started
 
 
 @step(attempts=6, interval=0.5)

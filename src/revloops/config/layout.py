@@ -6,6 +6,7 @@ a loop's file is one line here.
 
 from __future__ import annotations
 
+from revloops.config import compiled as _compiled
 from revloops.config.loader import Check, ConfigFileSpec
 from revloops.loops.coach import config as _coach
 from revloops.loops.deploy import config as _deploy
@@ -34,6 +35,7 @@ FILES: list[ConfigFileSpec] = [
     *_coach.FILES,
 ]
 CHECKS: list[Check] = [
+    *_compiled.CHECKS,
     *_design_checks.CHECKS,
     *_route.CHECKS,
     *_deploy.CHECKS,

@@ -51,7 +51,7 @@ class Decision(Frozen):
     """One decision of one loop on one record.
 
     Attributes:
-        id: ``dec_<ulid>``.
+        id: ``dec_<ulid>``; empty for a dry run's decision, which is shown but never stored.
         loop: the loop that decided (route, qualify, deploy, engage, pursue...).
         sobject: the record's object (Lead, Account...).
         record_id: the record's id.

@@ -1,6 +1,7 @@
 """The error hierarchy. Only interfaces (API handler, CLI decorator, MCP wrapper) translate these.
 
 RevloopsError                  root; every error has a stable ``code``
+├── SettingsError              a REVLOOPS_* setting that cannot be used, naming it
 ├── ConfigError                one problem in the config directory, with ``location`` (file:line:col)
 │   └── ConfigErrors           several ConfigError at once (the loader reports all problems together)
 ├── InputError                 bad input from a user: a file row, a payload field, a CLI argument
@@ -29,6 +30,16 @@ class RevloopsError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class SettingsError(RevloopsError):
+    """A ``REVLOOPS_*`` setting that cannot be used (wrong value, not JSON, a database URL we cannot open)."""
+
+    code = "invalid_setting"
+
+    def __init__(self, message: str, setting: str = "") -> None:
+        super().__init__(f"{setting}: {message}" if setting else message)
+        self.setting = setting
 
 
 @dataclass(frozen=True, order=True)
@@ -176,3 +187,23 @@ class UpstreamRejected(AdapterError):
     """The upstream refused the request; retrying will not help."""
 
     code = "upstream_rejected"
+
+
+def error_body(exc: RevloopsError) -> dict[str, object]:
+    """The one shape of an error, the API's body and the CLI's ``--json`` alike: code, message, and the field,
+    location or setting at fault, with every problem when there are several."""
+    several = isinstance(exc, ConfigErrors | InputErrors)
+    body: dict[str, object] = {"error": exc.code, "message": exc.message if several else str(exc)}
+    if isinstance(exc, InputErrors):
+        body["errors"] = [{"field": e.field, "line": e.line, "message": e.message} for e in exc.errors]
+        body["field"] = next((e.field for e in exc.errors if e.field), None)
+    elif isinstance(exc, ConfigErrors):
+        body["errors"] = [{"location": str(e.location) if e.location else None, "message": e.message}
+                          for e in exc.errors]
+    elif isinstance(exc, InputError):
+        body["field"], body["line"] = exc.field, exc.line
+    elif isinstance(exc, ConfigError):
+        body["location"] = str(exc.location) if exc.location else None
+    elif isinstance(exc, SettingsError):
+        body["setting"] = exc.setting
+    return body

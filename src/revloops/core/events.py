@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from revloops.core.ids import is_valid_id
 from revloops.core.model import Frozen
 
 EventType = Literal[
@@ -44,6 +45,13 @@ class CrmEvent(Frozen):
     record_id: str = Field(min_length=15, max_length=18)
     occurred_at: dt.datetime
     record: dict[str, Any] | None = None
+
+    @field_validator("record_id")
+    @classmethod
+    def _salesforce_id(cls, v: str) -> str:
+        if not is_valid_id(v):
+            raise ValueError("not a record id (15 or 18 characters with the object's prefix)")
+        return v
 
     def problem(self) -> str | None:
         """Why this event cannot be acted on, or None."""

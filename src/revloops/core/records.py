@@ -270,10 +270,13 @@ def model_for(sobject: str) -> type[SObject]:
 def parse_record(sobject: str, data: dict[str, Any], field_prefix: str = "record") -> SObject:
     """A record of ``sobject`` from user input; an InputError names the field at fault
     (``record.NumberOfEmployees``, ``records.3.Colour__c``) or ``object`` for an unknown object."""
+    from revloops.core.inputs import check_plain
+
     try:
         model = model_for(sobject)
     except KeyError:
         raise InputError(f"unknown object {sobject}", field="object") from None
+    check_plain(data, field_prefix)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

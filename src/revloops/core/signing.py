@@ -7,6 +7,7 @@ import hmac
 import time
 
 TOLERANCE_SECONDS = 300
+MAX_HEADER = 256  # t=<10 digits>,v1=<64 hex> is 80 characters
 
 
 class BadSignature(Exception):
@@ -25,16 +26,19 @@ def verify(secret: str, body: bytes, header: str | None, now: float | None = Non
     """Check a signature header; answers its timestamp or raises BadSignature."""
     if not header:
         raise BadSignature("missing signature")
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    try:
-        t = int(parts["t"])
-        given = parts["v1"]
-    except (KeyError, ValueError):
-        raise BadSignature("malformed signature") from None
+    if len(header) > MAX_HEADER or not header.isascii():
+        raise BadSignature("malformed signature")
+    parts = dict(p.strip().split("=", 1) for p in header.split(",") if "=" in p)
+    stamp, given = parts.get("t", ""), parts.get("v1", "")
+    # ASCII digits only (``int`` would take other scripts' digits and thousands of them), and a hex digest
+    if not (stamp.isdigit() and len(stamp) <= 12 and len(given) == 64
+            and all(c in "0123456789abcdef" for c in given.lower())):
+        raise BadSignature("malformed signature")
+    t = int(stamp)
     now = time.time() if now is None else now
     if abs(now - t) > tolerance:
         raise BadSignature("stale signature timestamp")
     expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given):
+    if not hmac.compare_digest(expected.encode(), given.lower().encode()):
         raise BadSignature("signature does not match")
     return t

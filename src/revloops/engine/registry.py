@@ -174,11 +174,19 @@ def run_key(kind: str, key: str) -> str:
     return f"{kind}-{_KEY_UNSAFE.sub('_', key)}"
 
 
+#: errors of the code itself: retrying runs the same code on the same input and fails the same way
+PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
+    SyntaxError, TypeError, AttributeError, NameError, LookupError, ValueError, AssertionError, RecursionError,
+    ImportError, ArithmeticError, NotImplementedError,
+)
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Whether a step should retry after ``exc``: upstream hiccups yes, refusals and bad input no."""
+    """Whether a step should retry after ``exc``: upstream hiccups and a busy database yes; refusals, bad input
+    and programming errors no (they park the run at once, with the error, for ``revloops retry`` after a fix)."""
     if isinstance(exc, AdapterError):
         return bool(exc.retryable)
-    return not isinstance(exc, RevloopsError)
+    return not isinstance(exc, (RevloopsError, *PROGRAMMING_ERRORS))
 
 
 def workflow(name: str, *, max_recoveries: int = 50) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -25,6 +25,11 @@ SIZE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 LEVELS: tuple[str, ...] = ("cxo", "owner", "partner", "vp", "director", "manager", "senior", "entry", "training", "unpaid")
 
 
+#: providers whose answers are made up (deterministically, from the record and its domain), not looked up: what
+#: they give is marked synthetic wherever it shows
+SYNTHETIC_PROVIDERS: frozenset[str] = frozenset({"offline"})
+
+
 def size_bucket(employees: int | None) -> str | None:
     """The size bucket holding an employee count (``"51-200"``), or None."""
     if employees is None or employees < 1:

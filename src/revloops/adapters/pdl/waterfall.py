@@ -77,7 +77,9 @@ def build_enrichment(settings: Any, engine: sa.Engine) -> Waterfall:
     """The waterfall the settings ask for.
 
     ``pdl`` joins only when ``REVLOOPS_PDL_API_KEY`` is set (behind the cache, its spend logged);
-    ``offline`` is the deterministic provider. With nothing usable left, the offline provider is used.
+    ``offline`` is the deterministic provider, whose answers are synthetic. Unless the waterfall is set, it is
+    People Data Labs alone when its key is set (a "not found" stays not found: no invented fallback) and the
+    offline provider otherwise. With nothing usable left, the offline provider is used.
 
     Raises:
         ConfigError: an unknown provider name in ``REVLOOPS_ENRICHMENT_WATERFALL``.
@@ -87,7 +89,10 @@ def build_enrichment(settings: Any, engine: sa.Engine) -> Waterfall:
     from revloops.adapters.pdl.store import CachedEnrichment, EnrichmentCache, SpendLog
 
     providers: list[Enrichment] = []
-    for name in settings.enrichment_waterfall:
+    names = settings.enrichment_waterfall
+    if names is None:
+        names = ["pdl"] if settings.pdl_api_key is not None else ["offline"]
+    for name in names:
         if name not in PROVIDERS:
             raise ConfigError(f"unknown enrichment provider {name!r} in REVLOOPS_ENRICHMENT_WATERFALL; "
                               f"known: {', '.join(PROVIDERS)}")

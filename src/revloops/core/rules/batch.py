@@ -8,14 +8,14 @@ that. Each test then reads the typed *views* of a field exactly as ``values.py``
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
 from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf
+from revloops.core.rules.regex import compile_search
 from revloops.core.rules.values import DATE_RE, NUMBER_RE, WS, is_missing
 
 _KINDS = ("str", "num", "bool", "date", "present")
@@ -194,12 +194,12 @@ def _parse_date(s: pl.Expr) -> pl.Expr:
         s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
 
 
-def _rust_regex_ok(pattern: str) -> bool:
-    try:
-        pl.Series(["probe"]).str.contains(pattern)
-    except pl.exceptions.PolarsError:
-        return False
-    return True
+def _matches(s: pl.Series, search: Callable[[str], bool]) -> pl.Series:
+    """RE2 over each distinct text of a column (the frame keeps repeating text dictionary-encoded, so a column
+    of a million leads has a few thousand distinct values), mapped back onto every row."""
+    distinct = s.drop_nulls().unique()
+    hits = distinct.filter(pl.Series([search(x) for x in distinct], dtype=pl.Boolean))
+    return s.is_in(hits.implode()).fill_null(False)
 
 
 def _kind_test(field: str, values: Sequence[Any]) -> pl.Expr:
@@ -232,13 +232,8 @@ def leaf_expr(leaf: Leaf) -> pl.Expr:
     if op == "exists":
         return col("p", field) if value else ~col("p", field)
     if op == "matches":
-        if _rust_regex_ok(f"(?i){value}"):
-            return col("s", field).str.contains(f"(?i){value}").fill_null(False)
-        search = re.compile(value, re.IGNORECASE).search
-        return col("s", field).map_batches(
-            lambda s: pl.Series([x is not None and search(x) is not None for x in s], dtype=pl.Boolean),
-            return_dtype=pl.Boolean,
-        ).fill_null(False)
+        return col("s", field).map_batches(lambda s: _matches(s, compile_search(value)),
+                                           return_dtype=pl.Boolean).fill_null(False)
     low = col("l", field)
     needle = value.lower()
     if op == "contains":

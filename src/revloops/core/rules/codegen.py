@@ -8,23 +8,27 @@ trace, turned into models only when someone asks for it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 from revloops.core.rules.conditions import AllOf, Condition, Leaf, NotOf
+from revloops.core.rules.regex import compile_search
 from revloops.core.rules.values import as_bool, as_date, as_number
 
 Walk = Callable[[Callable[[str], Any], Any, int], int]
+#: the deepest block generated code opens; a deeper condition becomes a function of its own, and a wider
+#: ``all``/``any`` goes on flat, each item behind its own guard (Python refuses 100 nested blocks)
+MAX_DEPTH = 40
 
 
 class _Source:
-    """Accumulates generated lines and the constants they refer to."""
+    """Accumulates generated lines, the helper functions deep conditions become, and the constants."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: _Source | None = None) -> None:
         self.lines: list[str] = []
-        self.consts: dict[str, Any] = {}
+        self.consts: dict[str, Any] = parent.consts if parent else {}
+        self.helpers: list[list[str]] = parent.helpers if parent else []
 
     def const(self, value: Any) -> str:
         name = f"k{len(self.consts)}"
@@ -83,8 +87,8 @@ def _leaf_expr(src: _Source, leaf: Leaf, depth: int) -> str:
     if op == "exists":
         return "not (a is None or a != a)" if leaf.value else "(a is None or a != a)"
     if op == "matches":
-        search = src.const(re.compile(leaf.value, re.IGNORECASE).search)
-        return f"isinstance(a, str) and {search}(a) is not None"
+        search = src.const(compile_search(leaf.value))
+        return f"isinstance(a, str) and {search}(a)"
     needle = src.const(leaf.value.lower())
     if op == "contains":
         return f"isinstance(a, str) and {needle} in a.lower()"
@@ -92,8 +96,24 @@ def _leaf_expr(src: _Source, leaf: Leaf, depth: int) -> str:
     return f"isinstance(a, str) and a.lower().{method}({needle})"
 
 
+def _helper(src: _Source, cond: Condition, traced: bool, leaf_ids: dict[int, int]) -> str:
+    """A module-level function ``h<n>(g, t)`` that answers ``cond`` (its body starts shallow again)."""
+    child = _Source(src)
+    name = f"h{len(src.helpers)}"
+    src.helpers.append([])  # reserve the name before nested helpers take theirs
+    slot = len(src.helpers) - 1
+    child.emit(0, f"def {name}(g, t):")
+    _emit(child, cond, 1, traced, leaf_ids)
+    child.emit(1, "return r")
+    src.helpers[slot] = child.lines
+    return name
+
+
 def _emit(src: _Source, cond: Condition, depth: int, traced: bool, leaf_ids: dict[int, int]) -> None:
     """Emit statements that leave the condition's value in ``r`` (short-circuiting)."""
+    if depth >= MAX_DEPTH and not isinstance(cond, Leaf):
+        src.emit(depth, f"r = {_helper(src, cond, traced, leaf_ids)}(g, t)")
+        return
     if isinstance(cond, Leaf):
         src.emit(depth, f"a = g({cond.field!r})")
         expr = _leaf_expr(src, cond, depth)
@@ -109,10 +129,17 @@ def _emit(src: _Source, cond: Condition, depth: int, traced: bool, leaf_ids: dic
         src.emit(depth, f"r = {isinstance(cond, AllOf)}")
         return
     guard = "if r:" if isinstance(cond, AllOf) else "if not r:"
+    d = depth
     for i, item in enumerate(cond.items):
-        _emit(src, item, depth + i, traced, leaf_ids)
-        if i < len(cond.items) - 1:
-            src.emit(depth + i, guard)
+        if i:
+            src.emit(d, guard)
+            if d + 1 < MAX_DEPTH:  # nested: one failing item skips the rest at once
+                d += 1
+                _emit(src, item, d, traced, leaf_ids)
+                continue
+            _emit(src, item, d + 1, traced, leaf_ids)  # flat: each later item behind its own guard
+            continue
+        _emit(src, item, d, traced, leaf_ids)
 
 
 def build_walk(conditions: Sequence[Condition | None], leaf_ids: dict[int, int], traced: bool) -> Walk:
@@ -135,6 +162,6 @@ def build_walk(conditions: Sequence[Condition | None], leaf_ids: dict[int, int],
         src.emit(3, f"return {k}")
     src.emit(1, "return -1")
     namespace: dict[str, Any] = {"_num": as_number, "_bool": as_bool, "_date": as_date, **src.consts}
-    code = compile("\n".join(src.lines), "<rules>", "exec")
+    code = compile("\n".join([line for helper in src.helpers for line in helper] + src.lines), "<rules>", "exec")
     exec(code, namespace)  # noqa: S102 - source generated above from validated conditions only
     return namespace["walk"]  # type: ignore[no-any-return]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeAlias
 
+from revloops.core.rules.regex import compile_search
+
 OPS = (
     "eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between",
     "contains", "starts_with", "ends_with", "matches", "exists",
@@ -123,7 +125,7 @@ def _parse(raw: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Condition | N
 
 
 def _parse_leaf(field: str, body: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Leaf | None:
-    if not _FIELD.match(field):
+    if not _FIELD.fullmatch(field):
         problems.append((loc, f"{field!r} is not a field path (dotted names such as geo.country)"))
         return None
     if not isinstance(body, dict) or len(body) != 1:
@@ -162,7 +164,7 @@ def _orderable(value: Any, op: str) -> float | date:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -195,8 +197,5 @@ def _check_value(op: str, value: Any) -> Any:
     if not isinstance(value, str) or not value:
         raise ValueError(f"type mismatch: {op} needs a non-empty string, got {value!r}")
     if op == "matches":
-        try:
-            re.compile(value, re.IGNORECASE)
-        except re.error as exc:
-            raise ValueError(f"bad regular expression {value!r}: {exc}") from None
+        compile_search(value)  # RE2, as both paths will run it; a ValueError says why it cannot
     return value

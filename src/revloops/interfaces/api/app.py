@@ -21,6 +21,7 @@ from revloops.interfaces.api import (
     route,
     territories,
 )
+from revloops.interfaces.api.guard import Guard
 
 
 def create_app(revloops: Revloops | None = None, *, run_engine: bool = False) -> FastAPI:
@@ -54,4 +55,5 @@ def create_app(revloops: Revloops | None = None, *, run_engine: bool = False) ->
     errors.install(app)
     for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine):
         app.include_router(module.router)
+    app.add_middleware(Guard, revloops=application, max_body=application.settings.api_max_body_bytes)
     return app

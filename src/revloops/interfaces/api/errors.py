@@ -9,15 +9,14 @@ from fastapi.responses import JSONResponse
 from revloops.core.errors import (
     AdapterError,
     ConfigError,
-    ConfigErrors,
     DomainError,
     Forbidden,
     InputError,
-    InputErrors,
     NotFound,
     RevloopsError,
     Unauthenticated,
     UpstreamUnavailable,
+    error_body,
 )
 
 _STATUS: list[tuple[type[RevloopsError], int]] = [
@@ -43,15 +42,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RevloopsError)
     async def revloops_error(_: Request, exc: RevloopsError) -> JSONResponse:
         code = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
-        body: dict[str, object] = {"error": exc.code, "message": str(exc)}
-        if isinstance(exc, InputErrors):
-            body["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
-            body["field"] = next((e.field for e in exc.errors if e.field), None)
-        elif isinstance(exc, InputError) and exc.field:
-            body["field"] = exc.field
-        if isinstance(exc, ConfigErrors):
-            body["errors"] = [{"location": str(e.location) if e.location else None, "message": str(e)}
-                              for e in exc.errors]
+        body = error_body(exc)
         headers = {}
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = "Bearer"

@@ -29,7 +29,8 @@ class PreviewIn(BaseModel):
     from_crm: bool = False
     limit: int = Field(default=10_000, ge=1, le=200_000)
     rules: dict[str, Any] | None = Field(default=None, description="a proposed rules file (as JSON) to diff against")
-    against: str | None = Field(default=None, description="a git revision of the config to diff against")
+    against: str | None = Field(default=None, description="a git revision of the config: the old side of the diff")
+    caps: bool = Field(default=True, description="hold pools' daily caps per day the records were created")
 
 
 @router.post("/resolve", response_model=Decision)
@@ -51,7 +52,7 @@ def preview(body: PreviewIn, app: AppDep, caller: CallerDep) -> PreviewResult:
                           limit=body.limit if body.from_crm else None)
     proposal = Proposal(rules=body.rules, against=body.against) \
         if body.rules is not None or body.against is not None else None
-    return app.preview_routing(caller, source, proposal)
+    return app.preview_routing(caller, source, proposal, caps=body.caps)
 
 
 @router.post("/test", response_model=TestRun)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from revloops.app import Caller, Revloops, open_app
 from revloops.core.decisions import canonical_json
-from revloops.core.errors import ConfigErrors, InputErrors, RevloopsError
+from revloops.core.errors import ConfigErrors, InputErrors, RevloopsError, SettingsError, error_body
 
 console = Console()
 err_console = Console(stderr=True)
@@ -80,21 +80,26 @@ def emit_json(value: Any) -> None:
 
 
 def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn our errors into a clear message on stderr and exit code 1; never a traceback."""
+    """Turn our errors into a clear message on stderr (a JSON error object on stdout with ``--json``) and a
+    non-zero exit: 2 for a setting that cannot be used, 1 for everything else; never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        as_json = bool(kwargs.get("as_json") or kwargs.get("json"))
         try:
             return fn(*args, **kwargs)
-        except (ConfigErrors, InputErrors) as exc:
-            err_console.print(f"[bold red]{exc.message}[/]")
-            for e in exc.errors:
-                err_console.print(f"  {e}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
         except RevloopsError as exc:
-            err_console.print(f"[bold red]error[/] ({exc.code}): ", end="")
-            err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            status = 2 if isinstance(exc, SettingsError) else 1
+            if as_json:
+                typer.echo(json.dumps(error_body(exc), indent=2, ensure_ascii=False))
+            elif isinstance(exc, ConfigErrors | InputErrors):
+                err_console.print(f"[bold red]{exc.message}[/]")
+                for e in exc.errors:
+                    err_console.print(f"  {e}", markup=False, highlight=False, soft_wrap=True)
+            else:
+                err_console.print(f"[bold red]error[/] ({exc.code}): ", end="")
+                err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(status) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)

@@ -33,6 +33,11 @@ def validate(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = Fals
     for f in info.files:
         table.add_row(f.file, f.loop, str(f.items))
     console.print(table)
+    for w in info.warnings:
+        console.print(f"[yellow]warning[/] {w}", highlight=False, soft_wrap=True)
+    if info.unchecked:
+        console.print(f"[dim]{len(info.unchecked)} queue and user references not checked against a CRM: "
+                      f"{info.unchecked[0]}{' …' if len(info.unchecked) > 1 else ''}[/]", highlight=False)
 
 
 @handles_errors

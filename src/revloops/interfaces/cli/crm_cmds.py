@@ -86,12 +86,15 @@ def export(sobject: ObjectOpt, config: ConfigOpt = None, db: DbOpt = None, as_js
 @crm_app.command("check")
 @handles_errors
 def check(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """What the configured CRM is, whether sign-in works, API usage and the permissions the loops need."""
+    """What the configured CRM is, whether sign-in works, API usage and the permissions the loops need; exits 1
+    when sign-in or a permission the loops need fails."""
     result = application(config, db).check_crm(operator())
     if as_json:
         emit_json(result)
     else:
         render_check(result, console)
+    if not result.ok:  # sign-in or a permission the loops need failed: a script must see it
+        raise typer.Exit(1)
 
 
 def _mark(flag: bool | None, needed: bool) -> str:

@@ -26,7 +26,7 @@ def render(decision: Decision) -> None:
     head = (
         f"[bold]{decision.loop}[/] on {decision.sobject} {decision.record_id} → [bold green]{escape(decision.outcome)}[/]\n"
         f"{escape(decision.explanation)}\n"
-        f"[dim]{decision.id} · {decision.created_at:%Y-%m-%d %H:%M:%S} UTC · by {decision.actor} · "
+        f"[dim]{decision.id or 'dry run: not stored'} · {decision.created_at:%Y-%m-%d %H:%M:%S} UTC · by {decision.actor} · "
         f"config {decision.config_version[:16]} · inputs {decision.inputs_digest[:19]}[/]"
     )
     console.print(Panel(head, expand=False))

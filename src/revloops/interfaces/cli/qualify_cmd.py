@@ -57,6 +57,8 @@ def _render(answer: ScoreResult) -> None:
         source = f" from {outcome.provider}" if outcome.provider else ""
         console.print(f"[dim]enrichment: {outcome.status}{source}"
                       f"{' - ' + outcome.note if outcome.note else ''}[/]")
+        if outcome.synthetic:
+            console.print("[yellow]these firmographics are synthetic: set REVLOOPS_PDL_API_KEY to look them up[/]")
     table = Table("group", "rule", "points", "reason", "because")
     for line in result.breakdown:
         table.add_row(line.group, line.rule_id, f"{line.points:+d}", line.reason, "; ".join(line.evidence))

@@ -68,6 +68,8 @@ def preview_cmd(
     sobject: ObjectOpt = "Lead",
     limit: Annotated[int | None, typer.Option(help="At most this many records.")] = None,
     show: Annotated[int, typer.Option(help="Moves to list in the table.")] = 50,
+    caps: Annotated[bool, typer.Option("--caps/--no-caps", help="Hold pools' daily caps per day the records "
+                                       "were created (default), or lift them.")] = True,
     config: ConfigOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -77,7 +79,7 @@ def preview_cmd(
         raise InputError("give --records FILE or --from-crm", field="--records")
     source = RecordSource(sobject=sobject, file=records, from_crm=from_crm, limit=limit)
     proposal = Proposal(rules_file=rules, against=against) if rules is not None or against is not None else None
-    result = application(config, db).preview_routing(operator(), source, proposal)
+    result = application(config, db).preview_routing(operator(), source, proposal, caps=caps)
     if as_json:
         emit_json(result)
         return
@@ -91,6 +93,8 @@ def print_preview(outcome: PreviewResult, top: int | None = None) -> None:
     """The distribution by rule and by owner (the ``top`` largest of each, or all)."""
     result = outcome.preview
     table = Table("rule", "records", title=f"routing of {result.total} records: by rule")
+    caps = (f"daily caps held per day; {result.capped} records pushed past their rule by a cap" if result.caps
+            else "daily caps lifted (--no-caps)")
     for rule, n in list(result.by_rule.items())[:top]:
         table.add_row(rule, str(n))
     console.print(table)
@@ -98,15 +102,20 @@ def print_preview(outcome: PreviewResult, top: int | None = None) -> None:
     for owner, n in list(result.by_owner.items())[:top]:
         owners.add_row(result.owner_names.get(owner, owner), owner, str(n))
     console.print(owners)
+    console.print(f"[dim]{caps}[/]")
 
 
 def _print_moves(result: PreviewResult, show: int) -> None:
     moves: list[Move] = result.moves or []
     summary = result.summary or {"by_rule": {}, "by_owner": {}}
-    console.print(f"{len(moves)} of {result.records} records change rule or owner")
-    table = Table("record", "old rule", "new rule", "old owner", "new owner")
+    console.print(f"{result.old} → {result.new}: {len(moves)} of {result.records} records change rule, action or "
+                  f"owner; {result.rotation or 0} more only rotate within their pool")
+    if result.capped_old or result.capped_new:
+        console.print(f"daily caps pushed {result.capped_old} records past their rule before, {result.capped_new} after")
+    table = Table("record", "why", "old rule", "new rule", "old owner", "new owner")
     for m in moves[:show]:
-        table.add_row(m.record_id, m.old_rule or "-", m.new_rule or "-", m.old_owner_name, m.new_owner_name)
+        table.add_row(m.record_id, m.reason, m.old_rule or "-", m.new_rule or "-", m.old_owner_name,
+                      m.new_owner_name)
     console.print(table)
     if len(moves) > show:
         console.print(f"[dim]... {len(moves) - show} more (use --json for all)[/]")

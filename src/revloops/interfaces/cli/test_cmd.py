@@ -20,7 +20,7 @@ from revloops.interfaces.cli.explain_cmd import _render_step
 
 @handles_errors
 def test(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Run the routing cases (record + expected owner/rule) against the config alone."""
+    """Run the routing cases (record + expected owner/rule), owners resolved as live routing does."""
     run = application(config, db).test_routing(operator())
     results = run.cases
     failed = [r for r in results if not r.passed]
@@ -39,6 +39,8 @@ def test(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -
             console.print(f"  {r.explanation}", markup=False)
             for step in r.trace:
                 _render_step(step)
+        if run.directory == "config":
+            console.print("[dim]owners resolved against the config's roster and queues: the CRM holds no org yet[/]")
         console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)

@@ -180,12 +180,33 @@ def facts_for(ctx: Mapping[str, Any], owner: Mapping[str, Any], plays: PlaysFile
     return facts
 
 
+#: what stands for an unknown fact where the template puts an article before it ("a {industry} team")
+_WITH_ARTICLE = {"industry": "a similar", "title": "a revenue leader", "company": "a company like yours"}
+#: what stands for an unknown fact anywhere else ("other {industry} teams", "Call {first_name} at {company}")
+_BARE = {"industry": "similar", "title": "revenue leader", "company": "your company", "first_name": "the lead",
+         "signal_summary": "your recent news", "country": "your region"}
+_GREETING = re.compile(r"\b(Hi|Hello|Hey|Dear) \{first_name\}")
+
+
+def fill(template: str, facts: Mapping[str, str]) -> str:
+    """A template filled with the facts, reading as a person wrote it when a fact is unknown: "a {industry}
+    example" becomes "a similar example", never "a your industry example"; "Hi {first_name}" becomes "Hi there"."""
+    unknown = {k for k in _BARE.keys() | _WITH_ARTICLE.keys() if facts.get(k, "") == _FACT_DEFAULTS.get(k, "")}
+    for key in unknown & _WITH_ARTICLE.keys():
+        rest = _WITH_ARTICLE[key][1:]  # "a similar" keeps the template's own "a" or "A"
+        template = re.sub(r"\b([Aa])n? \{" + key + r"\}", r"\g<1>" + rest.replace("\\", r"\\"), template)
+    if "first_name" in unknown:
+        template = _GREETING.sub(lambda m: f"{m.group(1)} there", template)
+        template = re.sub(r",\s*\{first_name\}(?=\s*[.!?]?\s*$)", "", template)  # "Getting started, {first_name}"
+    return template.format_map({**facts, **{k: _BARE[k] for k in unknown & _BARE.keys()}})
+
+
 def render_step(step: Step, facts: Mapping[str, str]) -> StepText:
     """One step rendered offline: its template (or the channel's default) filled with the facts."""
-    body = (step.template or DEFAULT_TEMPLATES[step.channel]).format_map(facts).strip()
+    body = fill(step.template or DEFAULT_TEMPLATES[step.channel], facts).strip()
     subject = None
     if step.channel == "email":
-        subject = (step.subject or DEFAULT_SUBJECT).format_map(facts).strip()
+        subject = fill(step.subject or DEFAULT_SUBJECT, facts).strip()
     return StepText(subject=subject, body=body)
 
 

@@ -16,8 +16,9 @@ from revloops.core.errors import UpstreamRejected, UpstreamUnavailable
 from revloops.core.model import Frozen
 from revloops.core.records import SObject
 from revloops.loops.qualify.config import ScoringFile
-from revloops.loops.qualify.logic import Score, score, scoring_inputs
+from revloops.loops.qualify.logic import REASONS_MAX, Score, score, scoring_inputs
 from revloops.ports.enrichment import (
+    SYNTHETIC_PROVIDERS,
     CompanyFacts,
     Enrichment,
     EnrichmentTimeout,
@@ -33,6 +34,8 @@ Status = Literal["ok", "not_found", "timeout", "error"]
 #: Enrichment_Status__c's vocabulary (the org's field: pending, enriched, not_found, failed:<reason>)
 ENRICHMENT_STATUS = {"ok": "enriched", "not_found": "not_found", "timeout": "failed:timeout",
                      "error": "failed:error", "none": "pending"}
+SYNTHETIC_STATUS = "synthetic"  # what Enrichment_Status__c says when the facts were invented offline
+SYNTHETIC_NOTE = "synthetic enrichment: the offline provider invented these firmographics (no provider key set)"
 
 
 class EnrichmentOutcome(Frozen):
@@ -49,6 +52,7 @@ class EnrichmentOutcome(Frozen):
         cached: whether every answer came from the cache.
         errors: what failed, provider by provider.
         note: one line for the trace when the outcome is not ``ok``.
+        synthetic: whether any fact was invented (the offline provider) rather than looked up.
     """
 
     status: Status
@@ -60,10 +64,11 @@ class EnrichmentOutcome(Frozen):
     cached: bool = False
     errors: list[str] = []
     note: str | None = None
+    synthetic: bool = False
 
     def context(self) -> dict[str, Any]:
         """The ``enrichment`` mapping for ``build_context`` (``enrichment.company.size``, ``enrichment.status``...)."""
-        return {"status": self.status, "provider": self.provider,
+        return {"status": self.status, "provider": self.provider, "synthetic": self.synthetic,
                 "person": facts_dict(self.person), "company": facts_dict(self.company)}
 
 
@@ -177,20 +182,25 @@ def enrich(plat: Ports, record: Mapping[str, Any] | SObject, *, timeout: float |
         _lookup(run, provider, "company", domain, hints, on_unavailable == "degrade")
     status, note = _status(run, bool(email or domain))
     source = run.sources.get("company") or run.sources.get("person")
+    synthetic = any(run.sources.get(kind) in SYNTHETIC_PROVIDERS for kind in run.found)
     return EnrichmentOutcome(
         status=status, person=run.found.get("person"), company=run.found.get("company"), provider=source,
         sources=run.sources, credits=run.credits, cached=bool(run.cached) and all(run.cached), errors=run.errors,
-        note=note,
+        note=note or (SYNTHETIC_NOTE if synthetic else None), synthetic=synthetic,
     )
 
 
-def lead_changes(result: Score, enrichment_status: str) -> dict[str, Any]:
-    """The lead fields a score writes."""
+def lead_changes(result: Score, enrichment_status: str, synthetic: bool = False) -> dict[str, Any]:
+    """The lead fields a score writes; a score taken on invented facts says so in its status and reasons."""
+    status = ENRICHMENT_STATUS.get(enrichment_status, f"failed:{enrichment_status}")
+    reasons = result.reasons
+    if synthetic:
+        status = SYNTHETIC_STATUS if enrichment_status == "ok" else status
+        reasons = f"[{SYNTHETIC_NOTE}]\n{reasons}"[:REASONS_MAX]
     return {
         "Lead_Score__c": float(result.total), "Fit_Score__c": float(result.fit),
-        "Intent_Score__c": float(result.intent), "Score_Reasons__c": result.reasons,
-        "Qualification__c": result.qualification,
-        "Enrichment_Status__c": ENRICHMENT_STATUS.get(enrichment_status, f"failed:{enrichment_status}")[:40],
+        "Intent_Score__c": float(result.intent), "Score_Reasons__c": reasons,
+        "Qualification__c": result.qualification, "Enrichment_Status__c": status[:40],
     }
 
 
@@ -215,6 +225,7 @@ def score_lead(plat: Ports, lead_id: str, ctx: Mapping[str, Any], actor: str = "
     """
     scoring = plat.config.require("scoring", ScoringFile)
     status = str(ctx.get("enrichment.status") or "none")
+    synthetic = bool(ctx.get("enrichment.synthetic"))
     inputs = {"fields": scoring_inputs(ctx, scoring), "enrichment_status": status}
     inputs_digest, version = digest(inputs), plat.config.version
     for previous in plat.decisions.for_record(lead_id, limit=1, loop="qualify"):
@@ -226,13 +237,13 @@ def score_lead(plat: Ports, lead_id: str, ctx: Mapping[str, Any], actor: str = "
         loop="qualify", sobject="Lead", record_id=lead_id, outcome=result.band,
         detail={"total": result.total, "fit": result.fit, "intent": result.intent,
                 "thresholds": dumped["thresholds"], "enrichment_status": status,
-                "enrichment_provider": ctx.get("enrichment.provider"),
+                "enrichment_provider": ctx.get("enrichment.provider"), "enrichment_synthetic": synthetic,
                 "breakdown": dumped["breakdown"], "inputs": inputs},
-        trace=dumped["trace"], explanation=result.explanation,
+        trace=dumped["trace"], explanation=result.explanation + (f" ({SYNTHETIC_NOTE})" if synthetic else ""),
         config_version=version, inputs_digest=inputs_digest, actor=actor,
     )
     with plat.uow.together():  # the score on the lead and its decision: one commit
-        plat.crm.update("Lead", lead_id, lead_changes(result, status))
+        plat.crm.update("Lead", lead_id, lead_changes(result, status, synthetic))
         return plat.decisions.record(decision)
 
 

@@ -91,8 +91,10 @@ class RouteHandlers:
 
     def __init__(self, directory: Directory, *, pools: PoolsFile | None = None,
                  assignments: AssignmentsFile | None = None, territory_rules: CompiledRules | None = None,
-                 rotation: Rotation | None = None, today: date | None = None) -> None:
+                 rotation: Rotation | None = None, today: date | None = None, caps: bool = True) -> None:
         self.directory = directory
+        #: whether pools' daily caps hold (a simulation may lift them to see what the rules alone do)
+        self.caps = caps
         self.pools = pools.by_id() if pools else {}
         self.assignments = list(assignments.assignments) if assignments else []
         self.territory_rules = territory_rules
@@ -200,7 +202,7 @@ class RouteHandlers:
             elif any(r.covers(self.today) for r in m.out_of_office):
                 skipped.append(f"{m.user} out of office")
             else:
-                out.append(Candidate(user.id, m.weight, m.daily_cap))
+                out.append(Candidate(user.id, m.weight, m.daily_cap if self.caps else None))
         return out, skipped
 
     def _round_robin(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:

@@ -14,13 +14,19 @@ class RoutePlan:
     record_ids: list[str]
     rule_ids: list[str | None]
     owner_ids: list[str]
+    #: each rule's action as canonical JSON (two rules with one id compare by what they do)
     actions: dict[str, str]
+    #: each rule's action type
+    kinds: dict[str, str]
 
 
 class Preview(Frozen):
     """A preview's summary: counts per rule and per owner."""
 
     total: int
+    caps: bool = True
+    #: records a pool's daily cap pushed past the rule they would take without caps
+    capped: int = 0
     by_rule: dict[str, int]
     by_owner: dict[str, int]
     owner_names: dict[str, str]
@@ -36,6 +42,18 @@ class Move(Frozen):
     new_owner: str
     old_owner_name: str
     new_owner_name: str
+    #: rule (another rule holds), action (the same rule now does something else), owner
+    reason: str = "rule"
+
+
+class Diff(Frozen):
+    """Every record that moves between two configs, how many only rotated (same rule and action, another
+    member), and how many a daily cap pushed past their rule on each side."""
+
+    moves: list[Move]
+    rotation: int = 0
+    capped_before: int = 0
+    capped_after: int = 0
 
 
 def summarise(moves: list[Move]) -> dict[str, dict[str, int]]:
@@ -43,7 +61,7 @@ def summarise(moves: list[Move]) -> dict[str, dict[str, int]]:
     by_rule: dict[str, int] = {}
     by_owner: dict[str, int] = {}
     for m in moves:
-        key = f"{m.old_rule} -> {m.new_rule}"
+        key = f"{m.old_rule} -> {m.new_rule}" if m.reason != "action" else f"{m.old_rule} (action changed)"
         by_rule[key] = by_rule.get(key, 0) + 1
         if m.old_owner != m.new_owner:
             by_owner[m.old_owner_name] = by_owner.get(m.old_owner_name, 0) - 1
