@@ -59,3 +59,14 @@ def test_a_score_on_invented_firmographics_says_so(tmp_path: Path) -> None:
     assert lead.Score_Reasons__c.startswith("[synthetic enrichment")  # type: ignore[attr-defined]
     assert decision.detail["enrichment_synthetic"] is True and "synthetic" in decision.explanation
     plat.close()
+
+
+def test_control_characters_never_reach_a_log_line_raw(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from revloops.core import logsafe
+
+    logsafe.install()
+    logging.getLogger("revloops.test").warning("lead %s refused", "00Q\n2026-12-01 INFO forged\x1b[31m")
+    line = caplog.records[-1].getMessage()
+    assert "\n" not in line and "\x1b" not in line and "\\n2026-12-01" in line and "\\x1b" in line

@@ -15,6 +15,7 @@ from revloops.app.crm import CrmActions
 from revloops.app.deploy import DeployActions
 from revloops.app.design import DesignActions
 from revloops.app.engine import EngineActions
+from revloops.app.maintenance import MaintenanceActions
 from revloops.app.qualify import QualifyActions
 from revloops.app.records import RecordActions
 from revloops.app.route import RouteActions
@@ -22,7 +23,7 @@ from revloops.bootstrap import Platform, build
 
 
 class Revloops(RecordActions, RouteActions, QualifyActions, DesignActions, DeployActions, CrmActions,
-               ConfigActions, EngineActions):
+               ConfigActions, EngineActions, MaintenanceActions):
     """Every user action, grouped by loop in the mixins; see each group for its actions."""
 
     def __enter__(self) -> Revloops:

@@ -27,10 +27,16 @@ class SeedResult(Frozen):
 
 
 class LoadResult(Frozen):
-    """What a load created."""
+    """What a load did: the records it created, updated (only the fields that differ) and left unchanged, the
+    field rows were matched on, the file's columns it did not write, and its warnings."""
 
     object: str
+    upsert_key: str
     created: int
+    updated: int
+    unchanged: int
+    skipped_columns: list[str]
+    warnings: list[str]
 
 
 class CrmCheck(Frozen):
@@ -103,10 +109,33 @@ class CrmActions(AppBase):
         org = generate_org(users=users, accounts=accounts, leads=leads, seed=seed, named_users=named)
         return SeedResult(created=write_org(self.platform.crm, org, progress=progress))
 
-    def load_records(self, caller: Caller, sobject: str, file: Path) -> LoadResult:
-        """Create records from a CSV or JSONL file; keeps given Ids; one bad row rejects the whole file."""
+    def load_records(self, caller: Caller, sobject: str, file: Path, *, upsert_key: str | None = None,
+                     progress: Progress | None = None) -> LoadResult:
+        """Upsert records from a CSV or JSONL file in Salesforce field names (a Data Loader, Bulk API or REST
+        export loads as it is).
+
+        A row matching a record by ``Id`` (or by ``upsert_key``: an external id, ``Username``, ``Email``...) updates
+        the fields that differ; the others are created, keeping their Id. Columns the record cannot hold are
+        skipped with one warning. The file is checked whole first: a bad value, id or missing required field
+        rejects it, naming line and field, and nothing is written (with the embedded CRM, a write the CRM refuses
+        undoes the whole load too).
+
+        Args:
+            caller: who loads (ops and up).
+            sobject: the object of every row, e.g. ``Lead``.
+            file: the CSV or JSONL file.
+            upsert_key: the field rows are matched on (default ``Id``).
+            progress: called with (rows done, rows in all) after each batch of 200.
+
+        Raises:
+            InputErrors: every problem of the file, each with its line and field.
+        """
         self.require(caller, "ops")
-        return LoadResult(object=sobject, created=load_file(self.platform.crm, file, sobject))
+        loaded = load_file(self.platform.crm, file, sobject, upsert_key=upsert_key, progress=progress,
+                           together=self.platform.uow.together)
+        return LoadResult(object=loaded.sobject, upsert_key=loaded.upsert_key, created=loaded.created,
+                          updated=loaded.updated, unchanged=loaded.unchanged,
+                          skipped_columns=loaded.skipped_columns, warnings=loaded.warnings)
 
     def export_records(self, caller: Caller, sobject: str) -> Iterator[dict[str, Any]]:
         """Every record of an object in Salesforce field names (streamed)."""

@@ -25,6 +25,13 @@ from revloops.app.deploy import (
 )
 from revloops.app.design import ComparisonResult, DesignCheck, ScenarioRunResult
 from revloops.app.engine import ChainRun, SpeedToOwner
+from revloops.app.maintenance import (
+    BackedUpDatabase,
+    BackupManifest,
+    BackupResult,
+    RestoredDatabase,
+    RestoreResult,
+)
 from revloops.app.qualify import ScoreResult
 from revloops.app.records import LeadSummary
 from revloops.app.route import PreviewResult, Proposal, RecordSource, RoutedObject, TestRun
@@ -57,4 +64,5 @@ __all__ = [
     "RoutedObject", "ScenarioRun", "ScenarioRunResult", "ScenarioSummary", "SchemaFile", "Score", "ScoreLine",
     "ScoreResult", "SeedResult", "SpeedToOwner", "StepFailure", "SyncApplied", "SyncResult", "TerritoryCoverage",
     "TestRun", "WorkflowFailure",
+    "BackedUpDatabase", "BackupManifest", "BackupResult", "RestoredDatabase", "RestoreResult",
 ]

@@ -92,6 +92,9 @@ def _restore(previous: dict[int, object]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m revloops.engine.worker [--executor-id ID] [--queue Q ...] [--module M ...]``."""
+    from revloops.core.logsafe import install
+
+    install()
     parser = argparse.ArgumentParser(prog="revloops-worker", description=__doc__)
     parser.add_argument("--executor-id", default=None)
     parser.add_argument("--queue", action="append", default=None, help="take work only from this queue")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from revloops.core import logsafe
+
 from revloops.interfaces.cli import (
+    backup_cmds,
     config_cmds,
     crm_cmds,
     demo,
@@ -36,6 +39,8 @@ app.command()(serve_cmd.serve)
 app.command()(engine_cmds.worker)
 app.command()(engine_cmds.status)
 app.command()(engine_cmds.retry)
+app.command()(backup_cmds.backup)
+app.command()(backup_cmds.restore)
 app.add_typer(crm_cmds.crm_app, name="crm")
 app.add_typer(route_cmds.route_app, name="route")
 app.add_typer(design_cmds.app, name="design")
@@ -45,4 +50,5 @@ app.add_typer(territories_cmds.app, name="territories")
 
 def main() -> None:
     """Entry point of the `revloops` script."""
+    logsafe.install()
     app()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from rich.table import Table
+from rich.text import Text
 
 from revloops.app.models import CrmCheck
 from revloops.core.errors import InputError
@@ -20,6 +23,7 @@ from revloops.interfaces.cli.common import (
     application,
     console,
     emit_json,
+    err_console,
     handles_errors,
     operator,
     progress_bar,
@@ -55,21 +59,55 @@ def seed(
     console.print(table)
 
 
+#: rows from which a load shows a progress bar (a smaller file is done before a bar could be read)
+LOAD_BAR_FROM = 1000
+
+
+def _load_bar(bar: Progress, label: str) -> Callable[[int, int], None]:
+    """A progress callback that starts ``bar`` only once the file turns out to be large."""
+    task: list[TaskID] = []
+
+    def update(done: int, total: int) -> None:
+        if total < LOAD_BAR_FROM:
+            return
+        if not task:
+            bar.start()
+            task.append(bar.add_task(label, total=total))
+        bar.update(task[0], completed=done, total=total)
+
+    return update
+
+
 @crm_app.command("load")
 @handles_errors
 def load(
-    file: Annotated[Path, typer.Argument(help="CSV or JSONL in Salesforce field names.")],
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL in Salesforce field names (an export loads as it is).")],
     sobject: ObjectOpt,
+    upsert_key: Annotated[str | None, typer.Option(
+        "--upsert-key", metavar="FIELD",
+        help="Match rows to records on this field (External_Id__c, Username, Email...) instead of Id.")] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create records from a file; keeps given Ids, makes the rest; one bad row rejects the whole file."""
-    result = application(config, db).load_records(operator(), sobject, file)
+    """Upsert records from a file: a row matching a record by Id (or --upsert-key) updates the fields that differ,
+    the others are created keeping their Id; columns the CRM does not hold are skipped with one warning; one bad
+    value rejects the whole file, naming line and field."""
+    app = application(config, db)
     if as_json:
-        emit_json(result)
-    else:
-        console.print(f"created {result.created} {sobject} record(s)")
+        emit_json(app.load_records(operator(), sobject, file, upsert_key=upsert_key))
+        return
+    bar = progress_bar()
+    try:
+        result = app.load_records(operator(), sobject, file, upsert_key=upsert_key,
+                                  progress=_load_bar(bar, f"loading {sobject}"))
+    finally:
+        if bar.live.is_started:  # (a bar stopped unstarted still prints a blank line)
+            bar.stop()
+    for warning in result.warnings:
+        err_console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+    console.print(f"{result.object}: {result.created} created, {result.updated} updated, {result.unchanged} "
+                  f"unchanged (matched on {result.upsert_key})", markup=False, highlight=False)
 
 
 @crm_app.command("export")

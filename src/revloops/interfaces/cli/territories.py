@@ -121,8 +121,9 @@ def print_assign_plan(plan: AssignResult, limit: int = 20) -> None:
                   f"{plan.status_updates} account statuses to update. [dim]({plan.plan_id})[/]")
     against = plan.against
     if against is not None:
-        moves = Table("account", "name", f"territory at {against}", "territory now", "owner before", "owner after",
-                      title=f"{len(plan.moves)} accounts would move")
+        moves = Table("account", "name", f"territory at {against}", "territory now", f"its AE at {against}",
+                      "its AE now", title=f"{len(plan.moves)} accounts would move territory",
+                      caption="the territories' AEs, for reference: assign does not change Account.OwnerId")
         for m in plan.moves[:limit * 5]:
             moves.add_row(m.account_id, m.name or "", m.before or "", m.after or "", m.before_owner or "",
                           m.after_owner or "")

@@ -78,7 +78,8 @@ def make_resolver(llm: LLM | None) -> GeoResolver:
 # -- assignment ---------------------------------------------------------------------------------------
 
 class Move(Frozen):
-    """An account whose territory (and owner) would change between two configs."""
+    """An account whose territory would change between two configs, and the AE of each territory (shown for
+    reference: assignment writes territory associations and never ``Account.OwnerId``)."""
 
     account_id: str
     name: str | None
