@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dbos import DBOS
 from typer.testing import CliRunner
 
 from revloops.app import Caller, app_on
@@ -115,6 +116,7 @@ def test_an_event_dispatched_after_the_engines_copy_is_pending_again_and_its_lea
     restorer.start_engine()
     try:
         wait_for(lambda: restored_org.inbox.counts() == {"done": 1}, 60, "the lead's run to finish", every=0.2)
+        assert DBOS.retrieve_workflow(f"lead-{lead}").get_result()["lead_id"] == lead
     finally:
         restorer.stop_engine()
     assert chain_problems(restored_org, [lead]) == []

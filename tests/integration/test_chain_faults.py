@@ -150,8 +150,11 @@ def test_a_route_step_out_of_retries_parks_the_run_and_retry_finishes_it_once(tm
     setup.launch(plat)
     plat.inbox.accept(created_events(plat, [lead_id]), "webhook")  # the engine's inbox tick starts the run
 
-    wait_for(lambda: plat.inbox.counts().get("processing") == 1 and _state(key) == "ERROR", 60,
-             "the run to use up the route step's retries", every=0.25)
+    # the run uses up the route step's retries, and the inbox says so: failed, with the run's error
+    wait_for(lambda: plat.inbox.counts().get("failed") == 1 and _state(key) == "ERROR", 60,
+             "the run to use up the route step's retries and its event to show it", every=0.25)
+    [parked] = plat.inbox.entries(status="failed")
+    assert parked.workflow_id == key and "server unavailable for maintenance" in (parked.reason or "")
     assert crm.refused == ROUTE_ATTEMPTS
     status = _cli(plat, "status")
     assert status["counts"]["ERROR"] == 1 and status["by_workflow"]["lead.inbound"] == {"ERROR": 1}

@@ -155,3 +155,32 @@ def test_nan_reads_as_missing_on_both_paths() -> None:
     recs = [{"NumberOfEmployees": math.nan}, {"NumberOfEmployees": 7}]
     assert [compiled.first_holding(r) for r in recs] == [1, 0]
     assert list(compiled.first_match(contexts_to_frame(recs, compiled.fields))) == [1, 0]
+
+
+wide_conditions = st.builds(lambda kind, xs: {kind: xs}, st.sampled_from(["all", "any"]),
+                            st.lists(leaf(), min_size=60, max_size=300))
+
+
+@st.composite
+def deep_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    """A condition nested 50 to 160 levels deep (every level an all/any/not around the one below)."""
+    cond: dict[str, Any] = draw(leaf())
+    for _ in range(draw(st.integers(50, 160))):
+        kind = draw(st.sampled_from(["all", "any", "not"]))
+        cond = {"not": cond} if kind == "not" else {kind: [cond, draw(leaf())]}
+    return cond
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(wide_conditions, deep_conditions()),
+       st.lists(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), min_size=1, max_size=10))
+def test_wide_and_deep_conditions_compile_and_agree_on_both_paths(cond: dict[str, Any],
+                                                                 recs: list[dict[str, Any]]) -> None:
+    """Generated code must not depend on how many items a list holds or how deep conditions nest."""
+    rules = RulesFile.model_validate({"rules": [{"id": "x", "priority": 1, "when": cond,
+                                                 "action": {"type": "queue", "queue": "Q"}}]})
+    compiled = compile_rules(rules)
+    frame = contexts_to_frame(recs, compiled.fields)
+    assert compiled.match_matrix(frame)["x"].to_list() == [compiled.first_holding(r) == 0 for r in recs]
+    traced = [compiled.evaluate(r, FakeHandlers(), trace=True) for r in recs]
+    assert [o.rule_id == "x" for o in traced] == [compiled.first_holding(r) == 0 for r in recs]

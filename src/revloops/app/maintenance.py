@@ -62,7 +62,7 @@ class BackedUpDatabase(Frozen):
     source: str  # the URL it was copied from, password hidden
     size_bytes: int
     sha256: str
-    schema: list[str]  # Alembic revisions (state) or DBOS's schema version (engine)
+    revisions: list[str]  # the schema: Alembic revisions (state) or DBOS's schema version (engine)
 
 
 class BackupManifest(Frozen):
@@ -199,13 +199,14 @@ def postgres_steps(settings: Settings, action: Literal["backup", "restore"], pat
                          f"--dbname={shlex.quote(_libpq(url))} {shlex.quote(str(path / f'{name}.dump'))}")
     names = " and ".join(name for name, _ in reversed(on_postgres))
     what = f"the {names} database{'s are' if len(on_postgres) > 1 else ' is'} on Postgres"
+    order = ", in this order" if len(lines) > 1 else ""
     if action == "backup":
-        how = (f"{what}: revloops backup copies SQLite files only. Back up with Postgres's own tool, in this order "
-               "(the password from PGPASSWORD or ~/.pgpass):")
+        how = (f"{what}: revloops backup copies SQLite files only. Back up with Postgres's own tool{order} (the "
+               "password from PGPASSWORD or ~/.pgpass):")
     else:
         how = (f"{what}: revloops restore writes SQLite files only. Stop every worker and the API, restore with "
-               "Postgres's own tool, then start the workers with the executor ids they had (they resume the runs "
-               "in flight):")
+               f"Postgres's own tool{order}, then start the workers with the executor ids they had (they resume "
+               "the runs in flight):")
     return InputError("\n  ".join([how, *lines]), field=on_postgres[-1][1])
 
 
@@ -283,7 +284,7 @@ class MaintenanceActions(AppBase):
                 _copy(file, copy, journal="DELETE")
                 databases.append(BackedUpDatabase(name=name, file=copy.name, source=redact(url),
                                                   size_bytes=copy.stat().st_size, sha256=_sha256(copy),
-                                                  schema=_schema(copy, name)))
+                                                  revisions=_schema(copy, name)))
             manifest = BackupManifest(format=FORMAT, created_at=began, versions=_versions(), databases=databases)
             (partial / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
             os.replace(partial, path)  # a folder with a manifest is a whole backup, never a partial one

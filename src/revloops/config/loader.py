@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from revloops.config.issues import ConfigIssue
 from revloops.config.version import config_version
 from revloops.config.yamlfile import YamlDoc, load_yaml, validate_doc
-from revloops.core.errors import ConfigError, ConfigErrors, Location
+from revloops.core.errors import ConfigError, ConfigErrors, Location, RevloopsError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -143,7 +143,13 @@ def load_config(root: Path | str, specs: Iterable[ConfigFileSpec] | None = None,
 def _cross_checks(cfg: GtmConfig, checks: Iterable[Check]) -> list[ConfigError]:
     errors: list[ConfigError] = []
     for check in checks:
-        for issue in check(cfg):
+        try:
+            issues = list(check(cfg))
+        except RevloopsError as exc:  # a check that trips on another file's problem: that problem is reported
+            if not isinstance(exc, ConfigError):
+                errors.append(ConfigError(exc.message, Location(str(cfg.root))))
+            continue
+        for issue in issues:
             doc = cfg.docs.get(issue.key)
             if isinstance(doc, dict):
                 doc = doc.get(issue.name or "")

@@ -166,9 +166,11 @@ def apply_schedules(settings: Settings) -> None:
 def shutdown(wait_seconds: int = 0) -> None:
     """Stop the engine; ``wait_seconds`` lets running workflows finish first (unfinished ones recover later)."""
     global _running
-    _running = None
     _ticker_stop.set()
+    # the platform stays reachable until the engine is gone: a run finishing within the grace period still
+    # calls its steps, which look the platform up
     DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
+    _running = None
 
 
 def is_running() -> bool:

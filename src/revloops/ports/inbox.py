@@ -53,7 +53,8 @@ class EventInbox(abc.ABC):
 
     @abc.abstractmethod
     def finish_workflow(self, workflow_id: str, reason: str | None = None) -> int:
-        """Mark done every event a workflow run is processing (several events can name one lead's run)."""
+        """Mark done every event a workflow run is processing, or whose run had failed before a retry (several
+        events can name one lead's run)."""
 
     @abc.abstractmethod
     def counts(self) -> dict[str, int]:

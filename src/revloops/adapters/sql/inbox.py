@@ -92,7 +92,9 @@ class SqlInbox(EventInbox):
     def finish_workflow(self, workflow_id: str, reason: str | None = None) -> int:
         stmt = self.sql.prepare("inbox.finish_workflow", lambda: (
             crm_events.update()
-            .where(crm_events.c.workflow_id == sa.bindparam("workflow_id_"), crm_events.c.status == "processing")
+            # failed too: a run retried after its events were marked failed finishes them when it finishes
+            .where(crm_events.c.workflow_id == sa.bindparam("workflow_id_"),
+                   sa.or_(crm_events.c.status == "processing", crm_events.c.status == "failed"))
             .values(status="done", reason=sa.bindparam("reason"), processed_at=sa.bindparam("processed_at"))))
         with self.sql.unit(write=True) as unit:
             return unit.execute(stmt, {"workflow_id_": workflow_id, "reason": reason,

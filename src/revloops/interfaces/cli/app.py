@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from revloops.core import logsafe
-
 from revloops.interfaces.cli import (
     backup_cmds,
     config_cmds,

@@ -64,7 +64,7 @@ def _print_backup(result: BackupResult) -> None:
     manifest = result.manifest
     table = Table("database", "from", "file", "bytes", "schema", title=f"backup in {result.path}")
     for d in manifest.databases:
-        table.add_row(d.name, d.source, d.file, f"{d.size_bytes:,}", ", ".join(d.schema))
+        table.add_row(d.name, d.source, d.file, f"{d.size_bytes:,}", ", ".join(d.revisions))
     console.print(table)
     console.print(f"taken {manifest.created_at:%Y-%m-%d %H:%M:%S} UTC by revloops {manifest.versions['revloops']}")
 
