@@ -71,6 +71,9 @@ class Settings(BaseSettings):
 
     events_secret: SecretStr | None = None
     crm_poll: bool = Field(default=False, description="engine workers poll the CRM for changes every 30 s")
+    api_preview_concurrency: int = Field(default=1, ge=1, le=64,
+                                         description="previews the API runs at once; the rest wait their turn "
+                                         "asleep instead of contending for the interpreter with every request")
     api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024,
                                     description="the largest request body the API reads; larger ones are 413")
     api_tokens: list[ApiToken] = Field(

@@ -16,7 +16,7 @@ from revloops.core.errors import InputError
 def _git(root: Path, *args: str) -> bytes:
     out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=60, check=False)
     if out.returncode != 0:
-        raise InputError(out.stderr.decode(errors="replace").strip() or "git failed", field="--against")
+        raise InputError(out.stderr.decode(errors="replace").strip() or "git failed", field="against")
     return out.stdout
 
 

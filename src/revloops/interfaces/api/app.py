@@ -18,6 +18,7 @@ from revloops.interfaces.api import (
     errors,
     health,
     qualify,
+    responses,
     route,
     territories,
 )
@@ -55,5 +56,6 @@ def create_app(revloops: Revloops | None = None, *, run_engine: bool = False) ->
     errors.install(app)
     for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine):
         app.include_router(module.router)
+    responses.install(app)
     app.add_middleware(Guard, revloops=application, max_body=application.settings.api_max_body_bytes)
     return app

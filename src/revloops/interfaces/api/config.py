@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from revloops.app.models import ConfigSummary, LoopInfo
 from revloops.interfaces.api.deps import AppDep, CallerDep
+from revloops.interfaces.api.responses import errors
 
-router = APIRouter(prefix="/api", tags=["config"])
+router = APIRouter(prefix="/api", tags=["config"], responses=errors(401))
 
 
-@router.post("/config/validate", response_model=ConfigSummary)
+@router.post("/config/validate", response_model=ConfigSummary, responses=errors(403, 409, 502, 503))
 def validate(app: AppDep, caller: CallerDep) -> ConfigSummary:
     """Check the config directory (409 listing every problem with file:line)."""
     return app.validate_config(caller)

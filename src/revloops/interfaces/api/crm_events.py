@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from revloops.app.models import CrmCheck, CrmEvent, EventsAccepted, InboxView, PolledObject
 from revloops.core.errors import InputError
 from revloops.interfaces.api.deps import AppDep, CallerDep
+from revloops.interfaces.api.responses import errors, raw_body
 
 router = APIRouter(prefix="/api/crm", tags=["crm"])
 
@@ -30,10 +31,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     "/events",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventsAccepted,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": EventsIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
-    responses={401: {"description": "missing, wrong or stale signature: nothing recorded"},
-               422: {"description": "malformed body; `field` names the place"}},
+    openapi_extra=raw_body(EventsIn),
+    responses=errors(401, 413, 422, meaning={401: "missing, wrong or stale signature: nothing recorded",
+                                             422: "malformed body: `field` names the place"}),
 )
 async def receive_events(
     request: Request,
@@ -55,20 +55,20 @@ async def receive_events(
     return app.accept_events(payload.events, "webhook")
 
 
-@router.get("/events", response_model=InboxView)
+@router.get("/events", response_model=InboxView, responses=errors(401, 403, 422))
 def list_events(app: AppDep, caller: CallerDep, status: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> InboxView:
     """The events inbox: counts by status and the oldest entries."""
     return app.list_events(caller, status=status, limit=limit)
 
 
-@router.post("/poll", response_model=list[PolledObject])
+@router.post("/poll", response_model=list[PolledObject], responses=errors(401, 403, 422, 502, 503))
 def poll(app: AppDep, caller: CallerDep, since: dt.datetime | None = None) -> list[PolledObject]:
     """Read CRM changes by SystemModstamp watermark into the events inbox."""
     return app.poll_crm(caller, since=since)
 
 
-@router.get("/check", response_model=CrmCheck)
+@router.get("/check", response_model=CrmCheck, responses=errors(401, 403))
 def check(app: AppDep, caller: CallerDep) -> CrmCheck:
     """What CRM is configured, whether sign-in works, API usage and the permissions the loops need."""
     return app.check_crm(caller)

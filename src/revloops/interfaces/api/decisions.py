@@ -8,24 +8,25 @@ from fastapi import APIRouter, Query
 
 from revloops.app.models import Decision, LeadSummary, Page
 from revloops.interfaces.api.deps import AppDep, CallerDep
+from revloops.interfaces.api.responses import errors
 
-router = APIRouter(prefix="/api", tags=["decisions"])
+router = APIRouter(prefix="/api", tags=["decisions"], responses=errors(401, 422, 502, 503))
 
 
-@router.get("/decisions/{decision_id}", response_model=Decision)
+@router.get("/decisions/{decision_id}", response_model=Decision, responses=errors(404))
 def get_decision(decision_id: str, app: AppDep, caller: CallerDep) -> Decision:
     """One decision with its trace, config version and inputs digest (404 outside the caller's scope)."""
     return app.decision(caller, decision_id)
 
 
-@router.get("/records/{record_id}/decisions", response_model=list[Decision])
+@router.get("/records/{record_id}/decisions", response_model=list[Decision], responses=errors(404))
 def record_decisions(record_id: str, app: AppDep, caller: CallerDep,
                      limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[Decision]:
     """The latest decisions on a record, newest first (404 outside the caller's scope)."""
     return app.record_decisions(caller, record_id, limit=limit)
 
 
-@router.get("/explain/{ident}", response_model=list[Decision])
+@router.get("/explain/{ident}", response_model=list[Decision], responses=errors(404))
 def explain(ident: str, app: AppDep, caller: CallerDep,
             limit: Annotated[int, Query(ge=1, le=200)] = 10) -> list[Decision]:
     """A decision by id, or the latest decisions on a record: why it got its owner, score, territory or play."""

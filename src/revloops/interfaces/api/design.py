@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from revloops.app.models import (
     ComparisonResult,
@@ -15,9 +15,14 @@ from revloops.app.models import (
     ScenarioSummary,
 )
 from revloops.interfaces.api.deps import AppDep, CallerDep
+from revloops.interfaces.api.responses import errors
 
-router = APIRouter(prefix="/api/loops/design", tags=["design"])
-Draws = Annotated[int, Query(ge=1, le=100_000)]
+router = APIRouter(prefix="/api/loops/design", tags=["design"], responses=errors(401, 403, 409))
+NAMED = errors(404, 422, meaning={404: "no such scenario"})
+Draws = Annotated[int, Query(ge=1, le=100_000, description="Monte Carlo draws")]
+Scenario = Annotated[str, Path(examples=["base"])]
+Named = Annotated[str, Query(examples=["base"])]
+Seed = Annotated[int, Query(ge=0, description="the draws' random seed (numpy takes no negative seed)")]
 
 
 @router.get("/scenarios", response_model=list[ScenarioSummary])
@@ -26,19 +31,20 @@ def scenarios(app: AppDep, caller: CallerDep) -> list[ScenarioSummary]:
     return app.list_scenarios(caller)
 
 
-@router.get("/scenarios/{scenario}/run", response_model=ScenarioRunResult)
-def run(scenario: str, app: AppDep, caller: CallerDep, draws: Draws = 1000, seed: int = 7) -> ScenarioRunResult:
+@router.get("/scenarios/{scenario}/run", response_model=ScenarioRunResult, responses=NAMED)
+def run(scenario: Scenario, app: AppDep, caller: CallerDep, draws: Draws = 1000, seed: Seed = 7) -> ScenarioRunResult:
     """Capacity against target by month, quarter, segment, territory and motion; hiring gap; P10/P50/P90."""
     return app.run_scenario(caller, scenario, draws=draws, seed=seed)
 
 
-@router.get("/compare", response_model=ComparisonResult)
-def compare(a: str, b: str, app: AppDep, caller: CallerDep, draws: Draws = 1000, seed: int = 7) -> ComparisonResult:
+@router.get("/compare", response_model=ComparisonResult, responses=NAMED)
+def compare(a: Named, b: Named, app: AppDep, caller: CallerDep, draws: Draws = 1000,
+            seed: Seed = 7) -> ComparisonResult:
     """Two scenarios side by side, with B minus A on every figure."""
     return app.compare_scenarios(caller, a, b, draws=draws, seed=seed)
 
 
-@router.get("/explain", response_model=Explanation)
+@router.get("/explain", response_model=Explanation, responses=NAMED)
 def explain(app: AppDep, caller: CallerDep, scenario: str | None = None, period: str | None = None,
             segment: str | None = None, territory: str | None = None, motion: str | None = None) -> Explanation:
     """Which reps, ramp months and assumptions make a capacity figure."""
@@ -46,8 +52,8 @@ def explain(app: AppDep, caller: CallerDep, scenario: str | None = None, period:
                                 motion=motion)
 
 
-@router.post("/scenarios/{scenario}/promote", response_model=PromoteResult)
-def promote(scenario: str, app: AppDep, caller: CallerDep, dry_run: bool = True) -> PromoteResult:
+@router.post("/scenarios/{scenario}/promote", response_model=PromoteResult, responses=NAMED)
+def promote(scenario: Scenario, app: AppDep, caller: CallerDep, dry_run: bool = True) -> PromoteResult:
     """Make a scenario active (the one-line change, shown as a diff; written only with ``dry_run=false``)."""
     return app.promote_scenario(caller, scenario, dry_run=dry_run)
 

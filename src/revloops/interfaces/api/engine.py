@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 
 from revloops.app.models import EngineStatus, RetryResult
 from revloops.interfaces.api.deps import AppDep, CallerDep
+from revloops.interfaces.api.responses import errors
 
-router = APIRouter(prefix="/api/workflows", tags=["workflows"])
+router = APIRouter(prefix="/api/workflows", tags=["workflows"], responses=errors(401, 403, 422))
 
 
 @router.get("", response_model=EngineStatus)
@@ -18,7 +19,8 @@ def status(app: AppDep, caller: CallerDep, failures: Annotated[int, Query(ge=0, 
     return app.workflow_status(caller, failures=failures)
 
 
-@router.post("/{workflow_id}/retry", response_model=RetryResult)
+@router.post("/{workflow_id}/retry", response_model=RetryResult,
+             responses=errors(404, meaning={404: "no such workflow run"}))
 def retry(workflow_id: str, app: AppDep, caller: CallerDep) -> RetryResult:
     """Resume a failed, cancelled or abandoned run from its last completed step (eng tier)."""
     return app.retry_workflow(caller, workflow_id)

@@ -8,6 +8,6 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health() -> dict[str, str]:
-    """The process is up."""
+async def health() -> dict[str, str]:
+    """The process is up (async: no thread-pool hop, so a busy pool of previews cannot delay it)."""
     return {"status": "ok"}

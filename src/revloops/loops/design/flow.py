@@ -113,10 +113,12 @@ def run_scenario(cfg: GtmConfig, scenario_id: str | None = None, *, draws: int =
 
     Raises:
         NotFound: no such scenario.
-        InputError: draws is not positive.
+        InputError: draws is not positive, or the seed is negative.
     """
     if draws < 1:
         raise InputError("draws must be at least 1", field="draws")
+    if seed < 0:
+        raise InputError("seed must be 0 or more", field="seed")
     plan = load_plan(cfg, scenario_id)
     capacity = cfg.require("capacity", CapacityConfig)
     return run_plan(plan, draws=draws, seed=seed, as_of=as_of, version=cfg.version,
