@@ -50,7 +50,8 @@ def _run_step(plat: Platform, lead_id: str) -> tuple[EnrichmentOutcome, Decision
 
 def test_a_third_of_calls_failing_loses_no_lead(tmp_path: Path, fake: FakePdl, server: RunningServer) -> None:
     settings = Settings(config=EXAMPLE, db=f"sqlite:///{tmp_path / 'state.sqlite'}", state_dir=tmp_path,
-                        pdl_api_key="test-key", pdl_base_url=f"{server.url}/v5", pdl_min_likelihood=2)
+                        pdl_api_key="test-key", pdl_base_url=f"{server.url}/v5", pdl_min_likelihood=2,
+                        enrichment_waterfall=["pdl", "offline"])  # the fallback asked for explicitly
     plat = Platform(settings)
     plat.enrichment = build_enrichment(settings, plat.engine)  # type: ignore[misc]
     known = ["ava.chen@northwindtraders.com", "liam.obrien@contoso.co.uk", "mia.k@fabrikam.de"]

@@ -171,7 +171,9 @@ def deep_conditions(draw: st.DrawFn) -> dict[str, Any]:
     return cond
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# hundreds of leaves each: the ``between`` leaves' filter adds up, and generation is slow by design
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(st.one_of(wide_conditions, deep_conditions()),
        st.lists(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), min_size=1, max_size=10))
 def test_wide_and_deep_conditions_compile_and_agree_on_both_paths(cond: dict[str, Any],
