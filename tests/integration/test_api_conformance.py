@@ -44,8 +44,8 @@ ERROR_STATUSES = {"401", "403", "404", "409", "413", "422", "502", "503"}
 @pytest.fixture(scope="module")
 def api(acme: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The API on the module's own seeded org; the engine's system database in a temporary folder too."""
+    acme.settings.engine_db = f"sqlite:///{tmp_path_factory.mktemp('engine') / 'engine.sqlite'}"
     revloops = app_on(acme)
-    revloops.use_engine_db(f"sqlite:///{tmp_path_factory.mktemp('engine') / 'engine.sqlite'}")
     yield create_app(revloops)
     asgi.shutdown_lifespans()  # schemathesis keeps an app's lifespan running until the process exits
 

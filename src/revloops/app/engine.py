@@ -53,11 +53,6 @@ def redact(url: str) -> str:
 class EngineActions(AppBase):
     """Running, watching and unsticking durable work."""
 
-    def use_engine_db(self, url: str | None) -> None:
-        """Point the engine at another system database (``--engine-db``) before it starts."""
-        if url:
-            self.settings.engine_db = url
-
     @property
     def engine_target(self) -> str:
         """The engine's system database, password hidden."""

@@ -31,8 +31,7 @@ def backup(
     json: JsonOpt = False,
 ) -> None:
     """Copy the state and engine databases into PATH while workers run (SQLite; for Postgres, the pg_dump commands)."""
-    app = application(config, db)
-    app.use_engine_db(engine_db)
+    app = application(config, db, engine_db=engine_db)
     result = app.backup(operator(), path)
     if json:
         emit_json(result)
@@ -51,8 +50,7 @@ def restore(
     json: JsonOpt = False,
 ) -> None:
     """Restore a backup into these settings' databases (stop every worker first); the engine then resumes its runs."""
-    app = application(config, db)
-    app.use_engine_db(engine_db)
+    app = application(config, db, engine_db=engine_db)
     result = app.restore(operator(), path, dry_run=dry_run, force=force)
     if json:
         emit_json(result)

@@ -36,8 +36,7 @@ def worker(
     engine_db: EngineDbOpt = None,
 ) -> None:
     """Run workflow workers only (no API) until SIGTERM or Ctrl-C."""
-    app = application(config, db)
-    app.use_engine_db(engine_db)
+    app = application(config, db, engine_db=engine_db)
     name = executor_id or app.settings.executor_id
     console.print(f"worker {name} on {app.engine_target}")
     app.run_worker(operator(), executor_id=name, queues=queue or None, modules=tuple(module or ()))
@@ -52,8 +51,7 @@ def status(
     json: JsonOpt = False,
 ) -> None:
     """Workflow runs by state, per workflow, and the latest failures with their errors."""
-    app = application(config, db)
-    app.use_engine_db(engine_db)
+    app = application(config, db, engine_db=engine_db)
     result = app.workflow_status(operator(), failures=failures)
     if json:
         emit_json(result)
@@ -77,8 +75,7 @@ def retry(
     json: JsonOpt = False,
 ) -> None:
     """Resume a failed run from its last completed step (a running worker picks it up)."""
-    app = application(config, db)
-    app.use_engine_db(engine_db)
+    app = application(config, db, engine_db=engine_db)
     result = app.retry_workflow(operator(), workflow_id)
     if json:
         emit_json(result)
