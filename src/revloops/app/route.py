@@ -4,9 +4,11 @@ rules file or another revision of the config, run the config's routing cases."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
+
+import polars as pl
 
 from revloops.app.base import AppBase
 from revloops.config.loader import GtmConfig, with_file
@@ -127,6 +129,18 @@ class RouteActions(AppBase):
                     break
         return out[: source.limit] if source.limit is not None else out
 
+    def batch_of(self, source: RecordSource) -> flow.Records:
+        """The records a batch action routes: inline or file records checked one by one, or the CRM's stored
+        records read as columns, chunk by chunk (no record object per row)."""
+        if source.from_crm and source.records is None and source.file is None:
+            crm, sobject, limit = self.platform.crm, source.sobject, source.limit
+
+            def read(columns: Sequence[str]) -> Iterator[pl.DataFrame]:
+                return crm.read_columns(sobject, columns, limit=limit)
+
+            return read
+        return self.records_of(source)
+
     def proposed_config(self, proposal: Proposal) -> GtmConfig | None:
         """The config on the other side of a diff, checked like the config directory itself: schema and every
         cross-file check (a proposed rules file with an ``assign`` action is refused, with every problem).
@@ -162,18 +176,18 @@ class RouteActions(AppBase):
         """
         self.require(caller, "ops")
         other = self.proposed_config(proposal) if proposal is not None else None
-        records = self.records_of(source)
-        result = flow.preview(self.platform, records, sobject=source.sobject, today=today, caps=caps)
+        records = self.batch_of(source)
         if other is None or proposal is None:
-            return PreviewResult(records=len(records), preview=result)
+            result = flow.preview(self.platform, records, sobject=source.sobject, today=today, caps=caps)
+            return PreviewResult(records=result.total, preview=result)
         current = self.platform.config.version
         if proposal.against is not None:  # like git diff REV: the revision is the old side
             old_cfg, new_cfg, old, new = other, None, proposal.against, f"working tree ({current[:12]})"
         else:
             old_cfg, new_cfg, old, new = None, other, f"current ({current[:12]})", "proposed rules"
-        found = flow.diff(self.platform, records, before_cfg=old_cfg, after_cfg=new_cfg, sobject=source.sobject,
-                          today=today, caps=caps)
-        return PreviewResult(records=len(records), preview=result, old=old, new=new, moves=found.moves,
+        found, result = flow.compare(self.platform, records, before_cfg=old_cfg, after_cfg=new_cfg,
+                                     sobject=source.sobject, today=today, caps=caps)
+        return PreviewResult(records=result.total, preview=result, old=old, new=new, moves=found.moves,
                              summary=summarise(found.moves), rotation=found.rotation,
                              capped_old=found.capped_before, capped_new=found.capped_after)
 

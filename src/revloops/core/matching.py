@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from revloops.core.domains import company_domain, normalise_company
@@ -129,22 +130,44 @@ class AccountIndex:
 
     def _pick_domain(self, domain: str, query_name: str) -> AccountMatch:
         positions = self._by_domain[domain]
+        return self._result(self.domain_position(domain, query_name), "domain", 100.0, domain, len(positions))
+
+    def domain_positions(self) -> dict[str, list[int]]:
+        """Account positions by company domain (the batch path joins on it)."""
+        return self._by_domain
+
+    def domain_position(self, domain: str, query_name: str) -> int:
+        """The position of the account a lead of ``domain`` (normalised company ``query_name``) matches."""
+        positions = self._by_domain[domain]
+        if len(positions) == 1:
+            return positions[0]
 
         def rank(pos: int) -> tuple[float, bool, int]:
             name_score = fuzz.token_sort_ratio(query_name, self._names[pos]) if query_name else 0.0
             return (-name_score, bool(self._accounts[pos].get("ParentId")), pos)
 
-        best = min(positions, key=rank) if len(positions) > 1 else positions[0]
-        return self._result(best, "domain", 100.0, domain, len(positions))
+        return min(positions, key=rank)
+
+    def account_at(self, pos: int) -> dict[str, Any]:
+        """The fields of the account at a position."""
+        return self._accounts[pos]
 
     def match_name(self, company: str | None, threshold: float = 90) -> AccountMatch | None:
         """The account whose normalised name is closest to ``company`` (score >= ``threshold``), or None."""
         query = normalise_company(company)
+        found = self.name_position(query, threshold)
+        if found is None:
+            return None
+        pos, score, ties = found
+        return self._result(pos, "name", score, self._names[pos], ties)
+
+    def name_position(self, query: str, threshold: float = 90) -> tuple[int, float, int] | None:
+        """(position, score, ties) of the account whose normalised name is closest to the normalised ``query``."""
         if not query:
             return None
         exact = self._by_name.get(query)
         if exact:
-            return self._result(exact[0], "name", 100.0, query, len(exact))
+            return exact[0], 100.0, len(exact)
         candidates = self._candidates(query)
         if not candidates:
             return None
@@ -154,13 +177,59 @@ class AccountIndex:
             return None
         _, score, pos = found
         ties = sum(1 for n in choices.values() if fuzz.token_sort_ratio(query, n) == score)
-        return self._result(pos, "name", float(score), self._names[pos], ties)
+        return pos, float(score), ties
+
+    def name_positions(self, queries: list[str], threshold: float = 90) -> list[int | None]:
+        """The matched position of each normalised query name (None: no match), as ``name_position`` finds it,
+        scored a block at a time: for each blocking key, every query holding it against the key's accounts in
+        one ``process.cdist``; a query's answer is its best score over its blocks (ties: the first account)."""
+        out: list[int | None] = [None] * len(queries)
+        by_key: dict[str, list[int]] = {}
+        for i, query in enumerate(queries):
+            if not query:
+                continue
+            exact = self._by_name.get(query)
+            if exact:
+                out[i] = exact[0]
+                continue
+            for key in self._useful_keys(query):
+                by_key.setdefault(key, []).append(i)
+        rows: list[np.ndarray] = []
+        scores: list[np.ndarray] = []
+        positions: list[np.ndarray] = []
+        for key, members in by_key.items():
+            block = self._blocks[key]
+            names = [self._names[pos] for pos in block]
+            big = len(members) * len(names) >= 50_000  # threads pay off on big blocks only
+            matrix = process.cdist([queries[i] for i in members], names, scorer=fuzz.token_sort_ratio,
+                                   score_cutoff=threshold, dtype=np.float64, workers=-1 if big else 1)
+            best = matrix.argmax(axis=1)  # the first of the best: positions in a block ascend
+            rows.append(np.asarray(members, dtype=np.int64))
+            scores.append(matrix[np.arange(len(members)), best])
+            positions.append(np.asarray(block, dtype=np.int64)[best])
+        if not rows:
+            return out
+        row, score, pos = np.concatenate(rows), np.concatenate(scores), np.concatenate(positions)
+        keep = (score >= threshold) & (score > 0)
+        row, score, pos = row[keep], score[keep], pos[keep]
+        order = np.lexsort((pos, -score, row))  # per query: best score, then the first account
+        row, pos = row[order], pos[order]
+        first = np.ones(len(row), dtype=bool)
+        first[1:] = row[1:] != row[:-1]
+        for i, p in zip(row[first].tolist(), pos[first].tolist(), strict=True):
+            out[i] = p
+        return out
+
+    def _useful_keys(self, query: str) -> list[str]:
+        """The blocking keys of ``query`` that narrow the search: those shared by few enough accounts, or the
+        rarest one when every key is common."""
+        keys = [k for k in _blocking_keys(query) if k in self._blocks]
+        useful = [k for k in keys if len(self._blocks[k]) <= _MAX_BLOCK]
+        return useful or sorted(keys, key=lambda k: (len(self._blocks[k]), k))[:1]
 
     def _candidates(self, query: str) -> list[int]:
         """Accounts sharing a blocking key with ``query``, in input order, skipping keys too common to help."""
-        postings = [self._blocks[k] for k in _blocking_keys(query) if k in self._blocks]
-        useful = [p for p in postings if len(p) <= _MAX_BLOCK] or sorted(postings, key=len)[:1]
-        return sorted({pos for p in useful for pos in p})
+        return sorted({pos for k in self._useful_keys(query) for pos in self._blocks[k]})
 
     def _result(self, pos: int, how: Literal["domain", "name"], score: float, key: str, n: int) -> AccountMatch:
         fields = self._accounts[pos]

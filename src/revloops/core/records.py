@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from revloops.core.errors import InputError
 
@@ -35,6 +35,17 @@ class SObject(BaseModel):
     CreatedDate: DateTime | None = None
     LastModifiedDate: DateTime | None = None
     SystemModstamp: DateTime | None = None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _as_stored(cls, value: Any) -> Any:
+        """Values as the CRM keeps them: a datetime with an offset in UTC (Salesforce stores UTC, so a record
+        reads on one day whichever path reads it), and whole numbers within the 64-bit range a store holds."""
+        if isinstance(value, dt.datetime) and value.tzinfo is not None and value.utcoffset():
+            return value.astimezone(dt.UTC)
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            raise ValueError("a whole number beyond the 64-bit range the CRM stores")
+        return value
 
     def fields(self) -> dict[str, Any]:
         """The set fields (None left out), as a plain dict."""

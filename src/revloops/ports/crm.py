@@ -5,9 +5,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from revloops.core.records import SObject
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FilterOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "like"]
 BATCH_SIZE = 200  # Salesforce's sObject Collections limit; the local CRM keeps the same shape
@@ -119,6 +122,19 @@ class CRM(abc.ABC):
             token = page.next_token
             if token is None:
                 return
+
+    def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
+                     limit: int | None = None) -> Iterator[pl.DataFrame]:
+        """Every stored record of ``sobject`` as frames of ``columns`` (``revloops.core.frames.frame_schema``),
+        at most ``chunk_rows`` rows each, so a batch path's memory stays bounded whatever the table's size.
+
+        This default builds the frames from ``query_all``; adapters override it with a columnar read (the
+        embedded CRM straight from its database, Salesforce through Bulk API 2.0 query jobs).
+        """
+        from revloops.core.frames import CHUNK_ROWS, chunked
+
+        records = self.query_all(Query(sobject, limit=limit))
+        yield from chunked(records, sobject, columns, chunk_rows or CHUNK_ROWS)
 
     def find_one(self, query: Query) -> SObject | None:
         """The first record matching ``query``, or None."""

@@ -4,16 +4,23 @@ It models an org with our metadata deployed: the objects and fields of ``revloop
 Shapes follow the REST API: query with ``nextRecordsUrl`` paging (``Sforce-Query-Options: batchSize``,
 200..2000), sObject CRUD and upsert by external id, sObject Collections with per-record errors, top-level
 errors as ``[{"message", "errorCode", "fields"}]``, ``Sforce-Limit-Info`` on every data answer, the OAuth
-JWT bearer token endpoint and ``userinfo``.
+JWT bearer token endpoint and ``userinfo``; and Bulk API 2.0 query jobs (``jobs/query``): a created job is
+``UploadComplete``, answers ``InProgress`` to its first ``bulk_in_progress_polls`` polls and then
+``JobComplete`` (or ``Failed`` with ``errorMessage``); its results are CSV pages (``maxRecords``,
+``Sforce-Locator``, ``Sforce-NumberOfRecords``) of the records as they were when the job ran.
 
 Drive it from a test through the Python handle (``FakeSalesforce``): ``inject("expired_session")``,
 ``inject("limit")``, ``inject("server_error", status=503, retry_after=2)``, ``inject("slow", delay=1.0)``,
-or over HTTP with ``POST /_fake/faults`` ``{"kind", "times", "delay", "status"}``.
+``inject("bulk_job_failed", message=...)`` (the next query job created fails when it runs),
+``inject("bulk_results_error", status=500)`` (the next results page answers an error),
+or over HTTP with ``POST /_fake/faults`` ``{"kind", "times", "delay", "status", "message"}``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import copy
 import secrets
 import threading
@@ -28,22 +35,43 @@ import jwt
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from revloops.testing.fake_sobjects import SfError, SObjectStore
-from revloops.testing.fake_soql import SoqlError
+from revloops.core.ids import checksum
+from revloops.testing.fake_sobjects import SfError, SObjectStore, results_csv, sf_now
+from revloops.testing.fake_soql import SoqlError, SoqlQuery
 from revloops.testing.servers import RunningServer, serve
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: faults any data API call consumes; the Bulk ones wait for the request they are about
+GENERIC_FAULTS = ("expired_session", "limit", "server_error", "slow")
+BULK_FAULTS = ("bulk_job_failed", "bulk_results_error")
+_DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
+_LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+_DONE = ("JobComplete", "Failed", "Aborted")
 
 
 @dataclass
 class Fault:
     """One injected failure, consumed by the next ``times`` data API calls."""
 
-    kind: str  # expired_session | limit | server_error | slow
+    kind: str  # expired_session | limit | server_error | slow | bulk_job_failed | bulk_results_error
     times: int = 1
     delay: float = 0.0
     status: int = 500
     retry_after: float | None = None
+    message: str | None = None  # a failed job's errorMessage
+
+
+@dataclass
+class BulkJob:
+    """One Bulk API 2.0 query job: its JSON as Salesforce shows it, its query and, once run, its records."""
+
+    info: dict[str, Any]
+    query: SoqlQuery
+    delimiter: str = ","
+    line_ending: str = "\n"
+    fail_with: str | None = None
+    polls: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +103,11 @@ class FakeSalesforce:
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: polls a Bulk API query job answers InProgress before it runs
+    bulk_in_progress_polls: int = 1
+    #: records per results page when a request gives no maxRecords
+    bulk_max_records: int = 10_000
+    jobs: dict[str, BulkJob] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.app = _build_app(self)
@@ -93,21 +126,21 @@ class FakeSalesforce:
             self.tokens.clear()
 
     def inject(self, kind: str, times: int = 1, *, delay: float = 0.0, status: int = 500,
-               retry_after: float | None = None) -> None:
-        """Make the next ``times`` data API calls fail (or answer slowly) in the given way."""
-        if kind not in ("expired_session", "limit", "server_error", "slow"):
+               retry_after: float | None = None, message: str | None = None) -> None:
+        """Make the next ``times`` data API calls fail (or answer slowly) in the given way; a Bulk fault
+        waits for the next ``times`` job creations (``bulk_job_failed``) or results pages."""
+        if kind not in GENERIC_FAULTS + BULK_FAULTS:
             raise ValueError(f"unknown fault {kind!r}")
         with self.lock:
-            self.faults.append(Fault(kind, times, delay, status, retry_after))
+            self.faults.append(Fault(kind, times, delay, status, retry_after, message))
 
-    def _next_fault(self) -> Fault | None:
+    def _next_fault(self, kinds: tuple[str, ...] = GENERIC_FAULTS) -> Fault | None:
         with self.lock:
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            fault.times -= 1
-            if fault.times <= 0:
-                self.faults.popleft()
+            fault = next((f for f in self.faults if f.kind in kinds), None)
+            if fault is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
             return fault
 
     def limit_header(self) -> str:
@@ -204,7 +237,8 @@ def _build_app(fake: FakeSalesforce) -> FastAPI:
     async def add_fault(request: Request) -> dict[str, int]:
         body = await request.json()
         fake.inject(body["kind"], int(body.get("times", 1)), delay=float(body.get("delay", 0.0)),
-                    status=int(body.get("status", 500)), retry_after=body.get("retry_after"))
+                    status=int(body.get("status", 500)), retry_after=body.get("retry_after"),
+                    message=body.get("message"))
         return {"queued": len(fake.faults)}
 
     @app.post("/services/oauth2/token")
@@ -273,7 +307,123 @@ def _build_app(fake: FakeSalesforce) -> FastAPI:
         records = [{"id": i} for i in ids.split(",") if i]
         return JSONResponse(fake.store.collection("delete", records, allOrNone.lower() == "true"))
 
+    _bulk_routes(app, fake, data)
     return app
+
+
+def _bulk_routes(app: FastAPI, fake: FakeSalesforce, data: str) -> None:
+    jobs = data + "/jobs/query"
+
+    @app.post(jobs)
+    async def create_job(request: Request) -> JSONResponse:
+        return JSONResponse(_create_job(fake, await request.json()))
+
+    @app.get(jobs + "/{job_id}")
+    async def job_info(job_id: str) -> dict[str, Any]:
+        job = _job(fake, job_id)
+        _advance(fake, job)
+        extra = {"jobType": "V2Query", "numberRecordsProcessed": len(job.rows), "retries": 0, "totalProcessingTime": 0}
+        return {**job.info, **extra}
+
+    @app.patch(jobs + "/{job_id}")
+    async def abort_job(job_id: str, request: Request) -> dict[str, Any]:
+        job, body = _job(fake, job_id), await request.json()
+        if body.get("state") != "Aborted" or job.info["state"] in _DONE:
+            raise SfError(400, "INVALIDJOBSTATE", f"cannot move a {job.info['state']} job to {body.get('state')}")
+        job.info.update(state="Aborted", systemModstamp=sf_now())
+        return job.info
+
+    @app.delete(jobs + "/{job_id}")
+    async def delete_job(job_id: str) -> Response:
+        fake.jobs.pop(_job(fake, job_id).info["id"])
+        return Response(status_code=204)
+
+    @app.get(jobs + "/{job_id}/results")
+    async def job_results(job_id: str, locator: str | None = None, maxRecords: str | None = None) -> Response:  # noqa: N803
+        job = _job(fake, job_id)
+        failed = await _fault_response(fake, fake._next_fault(("bulk_results_error",)))
+        if failed is not None:
+            return failed
+        if job.info["state"] != "JobComplete":
+            raise SfError(400, "INVALIDJOBSTATE", f"the job is {job.info['state']}, its results are not ready")
+        return _results(fake, job, locator, maxRecords)
+
+
+def _create_job(fake: FakeSalesforce, body: dict[str, Any]) -> dict[str, Any]:
+    """Check a job request as Salesforce does (the query is parsed and its fields checked now) and queue it."""
+    operation, delimiter = body.get("operation"), body.get("columnDelimiter", "COMMA")
+    line_ending, content = body.get("lineEnding", "LF"), body.get("contentType", "CSV")
+    if operation not in ("query", "queryAll"):
+        raise SfError(400, "INVALIDJOB", f"InvalidJob : Invalid operation: {operation}")
+    if content != "CSV" or delimiter not in _DELIMITERS or line_ending not in _LINE_ENDINGS:
+        raise SfError(400, "INVALIDJOB", f"InvalidJob : unsupported contentType, columnDelimiter or lineEnding: "
+                      f"{content}, {delimiter}, {line_ending}")
+    if not isinstance(body.get("query"), str):
+        raise SfError(400, "INVALIDJOB", "InvalidJob : a query job needs a query")
+    query = fake.store.checked(body["query"])
+    body15 = "7508d" + secrets.token_hex(5).upper()
+    now = sf_now()
+    info = {
+        "id": body15 + checksum(body15), "operation": operation, "object": query.sobject,
+        "createdById": fake.user["user_id"], "createdDate": now, "systemModstamp": now, "state": "UploadComplete",
+        "concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": float(fake.api_version),
+        "lineEnding": line_ending, "columnDelimiter": delimiter,
+    }
+    fault = fake._next_fault(("bulk_job_failed",))
+    fail_with = (fault.message or "InvalidBatch : Failed to process query: UNKNOWN_EXCEPTION") if fault else None
+    job = BulkJob(info, query, _DELIMITERS[delimiter], _LINE_ENDINGS[line_ending], fail_with)
+    with fake.lock:
+        fake.jobs[info["id"]] = job
+    return info
+
+
+def _job(fake: FakeSalesforce, job_id: str) -> BulkJob:
+    job = fake.jobs.get(job_id)
+    if job is None:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+    return job
+
+
+def _advance(fake: FakeSalesforce, job: BulkJob) -> None:
+    """One poll's worth of progress: InProgress for the configured polls, then the query runs."""
+    if job.info["state"] in _DONE:
+        return
+    job.polls += 1
+    job.info["systemModstamp"] = sf_now()
+    if job.polls <= fake.bulk_in_progress_polls:
+        job.info["state"] = "InProgress"
+        return
+    # Bulk API query jobs cannot page with OFFSET; Salesforce fails such a job when it runs it.
+    reason = job.fail_with or ("InvalidBatch : Failed to process query: OFFSET is not supported in Bulk API "
+                               "queries" if job.query.offset else None)
+    if reason:
+        job.info.update(state="Failed", errorMessage=reason)
+        return
+    job.rows = [dict(r) for r in fake.store.run(job.query)]
+    job.info["state"] = "JobComplete"
+
+
+def _results(fake: FakeSalesforce, job: BulkJob, locator: str | None, max_records: str | None) -> Response:
+    """The page of a complete job's results that ``locator`` names (the first without one)."""
+    size = fake.bulk_max_records if max_records is None else int(max_records) if max_records.isdigit() else 0
+    if size < 1:
+        raise SfError(400, "INVALIDREQUEST", f"maxRecords must be a positive integer, not {max_records!r}")
+    start = 0
+    if locator is not None:
+        try:
+            start = int(base64.b64decode(locator + "=" * (-len(locator) % 4), validate=True).decode())
+        except (ValueError, binascii.Error):
+            start = -1
+        if start < 0:
+            raise SfError(400, "INVALIDREQUEST", f"invalid locator {locator!r}")
+    rows = job.rows[start : start + size]
+    model = fake.store.model(job.query.sobject)
+    following = start + size
+    # Salesforce's locators are unpadded base64 of the next offset ("MTAwMDA" is 10000)
+    next_locator = base64.b64encode(str(following).encode()).decode().rstrip("=") if following < len(job.rows) else "null"
+    body = results_csv(model, job.query.fields, rows, job.delimiter, job.line_ending)
+    headers = {"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(len(rows))}
+    return Response(body.encode(), media_type="text/csv", headers=headers)
 
 
 def _batch_size(request: Request) -> int:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from revloops.core.ids import is_valid_id, new_id, to18
 from revloops.core.records import CREATE_DELETE_ONLY, SOBJECTS, SObject
-from revloops.testing.fake_soql import Condition, SoqlQuery, parse
+from revloops.testing.fake_soql import Condition, SoqlQuery, parse, parse_datetime
 
 SYSTEM_FIELDS = ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 _KINDS = {str: "string", int: "int", float: "double", bool: "boolean", dt.date: "date", dt.datetime: "datetime"}
@@ -35,10 +35,15 @@ class SfError(Exception):
         self.status, self.code, self.message, self.fields = status, code, message, list(fields)
 
 
+def sf_datetime(value: dt.datetime) -> str:
+    """A datetime as Salesforce writes it: UTC, milliseconds, ``+0000`` (``2026-01-02T03:04:05.000+0000``)."""
+    utc = value.astimezone(dt.UTC) if value.tzinfo else value
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+
+
 def sf_now() -> str:
-    """Now, formatted as Salesforce writes datetimes (milliseconds, ``+0000``)."""
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+    """Now, formatted as Salesforce writes datetimes."""
+    return sf_datetime(dt.datetime.now(dt.UTC))
 
 
 def field_kind(model: type[SObject], name: str) -> str:
@@ -264,17 +269,26 @@ class SObjectStore:
                     raise SfError(400, "INVALID_FIELD",
                                   f"value of filter criterion for field '{cond.field}' must be of type {kind} and {quoted}")
 
-    def query(self, soql: str, batch: int, data: str) -> dict[str, Any]:
-        """Run a query; answer its first batch and a ``nextRecordsUrl`` when more remain."""
+    def checked(self, soql: str) -> SoqlQuery:
+        """A query parsed and checked against the org's objects and fields, or the error Salesforce gives."""
         q = parse(soql)
         with self.lock:
             self._check_query(q)
+        return q
+
+    def run(self, q: SoqlQuery) -> list[dict[str, Any]]:
+        """The records a checked query selects, ordered (by Id last), offset and limited."""
+        with self.lock:
             rows = [r for r in self.records[q.sobject].values() if q.where(r)]
             rows.sort(key=functools.cmp_to_key(lambda a, b: _compare(a, b, q.order_by)))
             rows = rows[q.offset :]
-            if q.limit is not None:
-                rows = rows[: q.limit]
-            shaped = [self._shape(q.sobject, r, q.fields, data) for r in rows]
+            return rows[: q.limit] if q.limit is not None else rows
+
+    def query(self, soql: str, batch: int, data: str) -> dict[str, Any]:
+        """Run a query; answer its first batch and a ``nextRecordsUrl`` when more remain."""
+        q = self.checked(soql)
+        with self.lock:
+            shaped = [self._shape(q.sobject, r, q.fields, data) for r in self.run(q)]
             locator = "01g8d" + secrets.token_hex(6).upper()
             self.cursors[locator] = (shaped, batch)
             return self._batch(locator, 0, data)
@@ -307,3 +321,34 @@ def _compare(a: Mapping[str, Any], b: Mapping[str, Any], order: Sequence[tuple[s
         if x != y:
             return (-1 if x < y else 1) * (-1 if desc else 1)
     return (str(a["Id"]) > str(b["Id"])) - (str(a["Id"]) < str(b["Id"]))
+
+
+def csv_value(kind: str, value: Any) -> str:
+    """One stored value as a Bulk API 2.0 query result writes it: quoted (quotes doubled), empty for null.
+
+    Booleans are ``true``/``false``, dates ``YYYY-MM-DD``, datetimes ``2026-01-02T03:04:05.000+0000``.
+    """
+    if value is None:
+        return ""
+    if kind == "boolean":
+        text = "true" if value else "false"
+    elif kind == "datetime":
+        text = sf_datetime(parse_datetime(str(value)))
+    elif kind == "date":
+        text = str(value)[:10]
+    elif kind == "int":
+        text = str(int(value))
+    elif kind == "double":
+        text = repr(float(value))
+    else:
+        text = str(value)
+    return '"' + text.replace('"', '""') + '"'
+
+
+def results_csv(model: type[SObject], fields: Sequence[str], rows: Sequence[Mapping[str, Any]],
+                delimiter: str = ",", line_ending: str = "\n") -> str:
+    """Records as one page of Bulk API 2.0 query results: a header row, then one row per record."""
+    kinds = [field_kind(model, f) for f in fields]
+    lines = [delimiter.join(f'"{f}"' for f in fields)]
+    lines += [delimiter.join(csv_value(k, row.get(f)) for k, f in zip(kinds, fields, strict=True)) for row in rows]
+    return line_ending.join(lines) + line_ending

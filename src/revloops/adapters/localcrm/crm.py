@@ -13,9 +13,11 @@ import functools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from revloops.adapters.sql.columns import read_frames
 from revloops.adapters.sql.fast import Unit, fast_sql
 from revloops.adapters.sql.tables import SOBJECT_TABLES
 from revloops.core.errors import InputError, NotFound, RecordRejected
@@ -118,6 +120,12 @@ class LocalCRM(CRM):
         self.sql = fast_sql(engine)
 
     # -- reads -------------------------------------------------------------------------------------
+    def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
+                     limit: int | None = None) -> Iterator[pl.DataFrame]:
+        """Stored records straight from the database into frames (connectorx: Arrow, no object per row),
+        chunk by chunk in key order; an in-memory SQLite database is read through its own connection."""
+        yield from read_frames(self.engine, _table(sobject), sobject, columns, chunk_rows=chunk_rows, limit=limit)
+
     def _to_record(self, sobject: str, row: sa.Row[Any] | Mapping[str, Any]) -> SObject:
         # Rows were validated on the way in and come back typed by the column types, so they are built
         # without validating again (this is the CRM's hottest path).

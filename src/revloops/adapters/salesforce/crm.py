@@ -10,20 +10,23 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 from simple_salesforce.api import Salesforce
 
-from revloops.adapters.salesforce import soql
+from revloops.adapters.salesforce import bulk, soql
 from revloops.adapters.salesforce.auth import JwtBearerAuth, SessionAuth
 from revloops.adapters.salesforce.transport import ApiUsage, SalesforceClient
 from revloops.core.errors import InputError, NotFound, RecordRejected, UpstreamRejected
 from revloops.core.records import SObject
 from revloops.ports.crm import CRM, Page, Query, RecordError, SaveResult
 from revloops.settings import Settings
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MIN_BATCH, MAX_BATCH = 200, 2000  # Salesforce keeps a query's batchSize within these
 
@@ -65,8 +68,9 @@ class SalesforceCRM(CRM):
 
     name = "salesforce"
 
-    def __init__(self, client: SalesforceClient) -> None:
+    def __init__(self, client: SalesforceClient, bulk_options: bulk.BulkOptions | None = None) -> None:
         self.client = client
+        self.bulk_options = bulk_options or bulk.BulkOptions()
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -148,6 +152,16 @@ class SalesforceCRM(CRM):
         else:
             token = None
         return Page(records, token, int(batch["totalSize"]))
+
+    def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
+                     limit: int | None = None) -> Iterator[pl.DataFrame]:
+        """Frames of ``columns`` through a Bulk API 2.0 query job; a read limited to a REST page or two
+        (``BulkOptions.rest_max_rows``) takes the REST query instead, which needs no job."""
+        if limit is not None and 0 <= limit <= self.bulk_options.rest_max_rows:
+            bulk.check_read(sobject, columns, chunk_rows=chunk_rows, limit=limit)  # refuse now, as Bulk would
+            return super().read_columns(sobject, columns, chunk_rows=chunk_rows, limit=limit)
+        return bulk.read_frames(self.client, sobject, columns, chunk_rows=chunk_rows, limit=limit,
+                                options=self.bulk_options)
 
     # -- single-record writes -----------------------------------------------------------------------
     def create(self, record: SObject) -> str:

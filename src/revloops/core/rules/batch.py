@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from revloops.core.rules.conditions import AllOf, AnyOf, Condition, Leaf, NotOf
-from revloops.core.rules.regex import compile_search
+from revloops.core.rules.regex import columnar_pattern, compile_search
 from revloops.core.rules.values import DATE_RE, NUMBER_RE, WS, is_missing
 
 _KINDS = ("str", "num", "bool", "date", "present")
@@ -59,6 +59,15 @@ def _repeats(values: list[Any]) -> bool:
     """Whether a text column's values repeat enough for dictionary encoding (judged on a sample)."""
     sample = values[:_SAMPLE]
     return len(sample) >= 64 and len(set(sample)) * 4 <= len(sample)
+
+
+def text_column(column: pl.Series, categories: pl.Categories | None = None) -> pl.Series:
+    """A text column as the batch frame keeps it: dictionary-encoded when its values repeat (judged on a
+    sample, as ``contexts_to_frame`` judges a field), so each distinct text is tested once."""
+    sample = column.head(_SAMPLE)
+    if len(sample) >= 64 and sample.n_unique() * 4 <= len(sample):
+        return column.cast(pl.Categorical(categories or pl.Categories.random()))
+    return column
 
 
 def _fast_column(raw: list[Any], categories: pl.Categories) -> pl.Series | None:
@@ -232,6 +241,9 @@ def leaf_expr(leaf: Leaf) -> pl.Expr:
     if op == "exists":
         return col("p", field) if value else ~col("p", field)
     if op == "matches":
+        translated = columnar_pattern(value)
+        if translated is not None:  # the same answer as RE2, over the column in Rust
+            return col("s", field).str.contains(translated).fill_null(False)
         return col("s", field).map_batches(lambda s: _matches(s, compile_search(value)),
                                            return_dtype=pl.Boolean).fill_null(False)
     low = col("l", field)

@@ -54,6 +54,26 @@ class _Memo:
         self.deps = [resolver.depends_on(r.action) for r in compiled.rules]
         self.table: list[str] = [UNROUTED]
         self._codes: dict[str, int] = {UNROUTED: 0}
+        self._columns: dict[str, list[str]] = {}
+        self._values: dict[str, list[Any]] = {}
+
+    def _row(self, index: int, fields: Sequence[str]) -> dict[str, Any]:
+        """``row_context`` of one row, reading each column once for the whole frame (rows walked one by one
+        past a stateful rule ask this per row)."""
+        ctx: dict[str, Any] = {}
+        for name in fields:
+            cols = self._columns.get(name)
+            if cols is None:
+                cols = self._columns[name] = _field_columns(self.frame, name)
+            for col in cols:
+                values = self._values.get(col)
+                if values is None:
+                    values = self._values[col] = self.frame.get_column(col).to_list()
+                value = values[index]
+                if value is not None:
+                    ctx[name] = value
+                    break
+        return ctx
 
     def code(self, owner: str | None) -> int:
         """The code of an owner (-1: unresolved)."""
@@ -81,7 +101,7 @@ class _Memo:
 
     def one(self, k: int, row: int) -> HandlerResult:
         deps = self.deps[k] or ()
-        ctx = row_context(self.frame, row, deps)
+        ctx = self._row(row, deps)
         key = (k, *(ctx.get(name) for name in deps))
         hit = self.cache.get(key)
         if hit is None:
@@ -95,7 +115,8 @@ def frame_fields(compiled: CompiledRules, resolver: BatchResolver) -> list[str]:
     return list(dict.fromkeys([*compiled.fields, *deps]))
 
 
-def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchResolver) -> BatchOutcome:
+def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchResolver,
+                  columns: Sequence[np.ndarray] | None = None) -> BatchOutcome:
     """Route every row of ``frame`` (flattened contexts); same rule and owner as ``evaluate`` row by row.
 
     The frame must carry ``frame_fields(compiled, resolver)`` (a field absent from every record may
@@ -103,7 +124,8 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
     Stateful handlers receive the row's context rebuilt from the frame's columns.
     """
     n = frame.height
-    columns = compiled.match_columns(frame)
+    if columns is None:
+        columns = compiled.match_columns(frame)
     owners = np.zeros(n, dtype=np.int64)  # codes into memo.table; 0 is UNROUTED
     chosen = np.full(n, -1, dtype=np.int64)
     resume = np.full(n, -1, dtype=np.int64)
@@ -124,10 +146,10 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
             owners[miss], chosen[miss], open_[miss] = memo.code(f"pending:{rule.id}"), k, False
     stateful = np.flatnonzero(resume >= 0)
     if len(stateful):
-        matrix = np.stack([col[stateful] for col in columns], axis=1)
-        contexts = _contexts(frame, stateful, _all_fields(compiled.fields, frame))
-        for j, i in enumerate(stateful):
-            owner, chosen[i] = _finish(compiled, memo, matrix[j], int(i), int(resume[i]), contexts[j])
+        matrix = np.stack([col[stateful] for col in columns], axis=1).tolist()
+        contexts = _contexts(frame, stateful, _stateful_fields(compiled, resolver, frame, resume[stateful]))
+        for j, (i, k) in enumerate(zip(stateful.tolist(), resume[stateful].tolist(), strict=True)):
+            owner, chosen[i] = _finish(compiled, memo, matrix[j], i, k, contexts[j])
             owners[i] = memo.code(owner)
     names = np.array([r.id for r in compiled.rules] + [None], dtype=object)
     return BatchOutcome(chosen, names[chosen].tolist(), np.array(memo.table, dtype=object)[owners].tolist())
@@ -140,6 +162,10 @@ def _contexts(frame: pl.DataFrame, rows: np.ndarray, fields: Sequence[str]) -> l
     if not names:
         return [{} for _ in rows]
     sub = frame[rows].select(names)
+    if all(len(cs) == 1 for cs in cols.values()):  # one column per field: zip the columns, drop the missing
+        keys = list(cols)
+        values = [sub.get_column(cols[k][0]).to_list() for k in keys]
+        return [{k: v for k, v in zip(keys, vals, strict=True) if v is not None} for vals in zip(*values, strict=True)]
     out: list[dict[str, Any]] = []
     for rec in sub.iter_rows(named=True):
         ctx: dict[str, Any] = {}
@@ -152,18 +178,48 @@ def _contexts(frame: pl.DataFrame, rows: np.ndarray, fields: Sequence[str]) -> l
     return out
 
 
-def _finish(compiled: CompiledRules, memo: _Memo, row: np.ndarray, i: int, k: int,
+def _finish(compiled: CompiledRules, memo: _Memo, row: Sequence[bool], i: int, k: int,
             ctx: Mapping[str, Any]) -> tuple[str, int]:
     while k < len(compiled.rules):
         if row[k]:
             rule = compiled.rules[k]
-            res = _call(memo.resolver, rule.action, ctx) if memo.deps[k] is None else memo.one(k, i)
-            if res.owner_id is not None:
-                return res.owner_id, k
+            owner = _stateful_owner(memo.resolver, rule.action, ctx) if memo.deps[k] is None \
+                else memo.one(k, i).owner_id
+            if owner is not None:
+                return owner, k
             if rule.on_unresolved == "pending":
                 return f"pending:{rule.id}", k
         k += 1
     return UNROUTED, -1
+
+
+def _stateful_owner(resolver: BatchResolver, action: Any, ctx: Mapping[str, Any]) -> str | None:
+    """The owner a stateful action answers: through the resolver's ``batch_owner`` when it has one (the same
+    owner without the detail a trace needs), else its full answer. A failing handler resolves nothing."""
+    fast = getattr(resolver, "batch_owner", None)
+    if fast is None:
+        return _call(resolver, action, ctx).owner_id
+    try:
+        return fast(action, ctx)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - as _call: a failing handler must not lose the record
+        return None
+
+
+def _stateful_fields(compiled: CompiledRules, resolver: BatchResolver, frame: pl.DataFrame,
+                     resumed: np.ndarray) -> list[str]:
+    """The fields the rows finished one by one need in their context: every field, unless the resolver says
+    what its stateful actions read (``context_fields``) and every rule a row may still walk into is covered."""
+    declared = getattr(resolver, "context_fields", None)
+    if declared is None or not len(resumed):
+        return _all_fields(compiled.fields, frame)
+    names: list[str] = []
+    for k in range(int(resumed.min()), len(compiled.rules)):
+        fields = declared(compiled.rules[k].action)
+        if fields is None:
+            return _all_fields(compiled.fields, frame)
+        names.extend(fields)
+    present = {c.split("@", 1)[0] for c in frame.columns}
+    return [f for f in dict.fromkeys(names) if f in present]
 
 
 def _all_fields(fields: Sequence[str], frame: pl.DataFrame) -> list[str]:

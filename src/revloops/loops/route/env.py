@@ -66,10 +66,11 @@ class RouteEnv:
         return self._compiled[sobject]
 
     def handlers(self, rotation: Rotation | None = None, today: dt.date | None = None,
-                 caps: bool = True) -> RouteHandlers:
+                 caps: bool = True, day_field: str | None = None) -> RouteHandlers:
         """The action handlers over this snapshot (an in-memory rotation unless a durable one is given)."""
         return RouteHandlers(self.directory, pools=self.cfg.get("pools"), assignments=self.cfg.get("assignments"),
-                             territory_rules=self.territory_rules, rotation=rotation, today=today, caps=caps)
+                             territory_rules=self.territory_rules, rotation=rotation, today=today, caps=caps,
+                             day_field=day_field)
 
     def context(self, record: SObject | Mapping[str, Any], sobject: str | None = None, *,
                 enrichment: Mapping[str, Any] | None = None, score: Mapping[str, Any] | None = None,

@@ -10,19 +10,23 @@ import datetime as dt
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+import numpy as np
+import polars as pl
 
 from revloops.config.loader import GtmConfig
 from revloops.core.decisions import Decision, canonical_json, digest
 from revloops.core.errors import InputError, NotFound
+from revloops.core.frames import frame_schema, records_to_frame
 from revloops.core.ids import object_of
 from revloops.core.records import SObject, parse_record
-from revloops.core.rotation import InMemoryRotation, Rotation
-from revloops.core.rules.batch import contexts_to_frame
+from revloops.core.rotation import Rotation, SimulatedRotation
 from revloops.core.rules.resolve_batch import frame_fields
+from revloops.loops.route.columns import context_frame, record_columns
 from revloops.loops.route.env import RouteEnv
-from revloops.loops.route.logic import SnapshotRotation, owner_distribution, resolve_batch
+from revloops.loops.route.logic import RouteHandlers, SnapshotRotation, resolve_batch
 from revloops.loops.route.types import Diff, Move, Preview, RoutePlan
 from revloops.ports import Ports
 
@@ -122,58 +126,116 @@ def _decision(outcome: Any, env: RouteEnv, rec: SObject, sobject: str, ctx: Mapp
     )
 
 
-def _created_day(record: SObject | Mapping[str, Any], default: dt.date) -> dt.date:
-    value = record.fields().get("CreatedDate") if isinstance(record, SObject) else record.get("CreatedDate")
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return default
-    return default
+#: the batch frame's hidden columns: each row's creation day (its daily caps) and its place in the input
+DAY, ROW = "__day", "__row"
+#: where a batch's records come from: a frame, records, or a reader answering frames of the columns asked for
+Reader = Callable[[Sequence[str]], Iterable[pl.DataFrame]]
+Records = pl.DataFrame | Sequence[SObject | Mapping[str, Any]] | Reader
 
 
-def run_batch(env: RouteEnv, records: Sequence[SObject | Mapping[str, Any]], sobject: str,
-              rotation_states: Mapping[str, Any], today: dt.date | None = None, *, caps: bool = True) -> RoutePlan:
-    """Route many records through the batch path with a simulated rotation (no side effects).
+def records_frame(records: pl.DataFrame | Sequence[SObject | Mapping[str, Any]], sobject: str,
+                  columns: Sequence[str]) -> pl.DataFrame:
+    """Records (a frame read from the CRM, or records given inline or from a file) as a frame of ``columns``."""
+    if isinstance(records, pl.DataFrame):
+        missing = [c for c in columns if c not in records.columns]
+        if missing:
+            records = records.with_columns(*(pl.lit(None, frame_schema(sobject, [c])[c]).alias(c) for c in missing))
+        return records.select(columns)
+    parsed = [r if isinstance(r, SObject) else parse_record(sobject, dict(r)) for r in records]
+    return records_to_frame(sobject, parsed, columns)
 
-    Records are routed day by day in the order they were created (``CreatedDate``; records without one on
-    ``today``), so pools' daily caps hold per day as they did live, not over the whole history at once;
-    ``caps=False`` lifts them. The rotation's credit carries from one day to the next.
+
+def frames_of(records: Records, sobject: str, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
+    """The frames of ``columns`` a batch routes, one chunk at a time."""
+    if callable(records):
+        for frame in records(columns):
+            yield records_frame(frame, sobject, columns)
+        return
+    yield records_frame(records, sobject, columns)
+
+
+def _epochs(days: list[dt.date], probe: RouteHandlers) -> list[tuple[dt.date, dt.date]]:
+    """Runs of consecutive days on which the handlers see the same assignments and absences: within one run
+    only the claims' day differs from row to row, so one pass over the frame routes all of its days."""
+    out: list[tuple[dt.date, dt.date]] = []
+    last: tuple[bool, ...] | None = None
+    for day in days:
+        sig = probe.day_signature(day)
+        if out and sig == last:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+        last = sig
+    return out
+
+
+class BatchRouter:
+    """Routes frames of records through the batch path with a simulated rotation (no side effects), chunk after
+    chunk: the rotation carries from one chunk to the next.
+
+    Records are routed in the order they were created (``CreatedDate``; records without one on ``today``), so
+    pools' daily caps hold per day as they did live, not over the whole history at once; ``caps=False`` lifts
+    them. Days are not routed one by one: a chunk is sorted by day and each run of days with the same
+    assignments and absences is routed in one pass, each claim on its record's day.
     """
-    compiled = env.compiled(sobject)
-    rotation = InMemoryRotation(dict(rotation_states))
-    contexts = [env.context(r, sobject) for r in records]
-    default = today or dt.date.today()
-    days: dict[dt.date, list[int]] = {}
-    for i, rec in enumerate(records):
-        days.setdefault(_created_day(rec, default), []).append(i)
-    rule_ids: list[str | None] = [None] * len(records)
-    owner_ids: list[str] = [""] * len(records)
-    for day in sorted(days):
-        rows = days[day]
-        handlers = env.handlers(rotation, day, caps=caps)
-        frame = contexts_to_frame([contexts[i] for i in rows], frame_fields(compiled, handlers))
-        out = resolve_batch(compiled, frame, handlers)
-        for k, i in enumerate(rows):
-            rule_ids[i], owner_ids[i] = out.rule_ids[k], out.owner_ids[k]
-    ids = [(r.Id if isinstance(r, SObject) else r.get("Id")) or f"#{i + 1}" for i, r in enumerate(records)]
-    actions = {r.id: canonical_json(r.action.model_dump(mode="json")) for r in compiled.rules}
-    kinds = {r.id: str(r.action.type) for r in compiled.rules}
-    return RoutePlan(record_ids=ids, rule_ids=rule_ids, owner_ids=owner_ids, actions=actions, kinds=kinds)
+
+    def __init__(self, env: RouteEnv, sobject: str, rotation_states: Mapping[str, Any],
+                 today: dt.date | None = None, *, caps: bool = True) -> None:
+        self.env, self.sobject, self.caps = env, sobject, caps
+        self.compiled = env.compiled(sobject)
+        self.today = today or dt.date.today()
+        self.rotation = SimulatedRotation(dict(rotation_states))
+        self.probe = env.handlers(self.rotation, self.today, caps=caps)
+        fields = frame_fields(self.compiled, self.probe)
+        if env.territory_rules is not None and any(r.action.type == "territory" for r in self.compiled.rules):
+            # a territory claim finishes on the row's context: the match rules' fields must be in the frame
+            fields = list(dict.fromkeys([*fields, *env.territory_rules.fields]))
+        self.fields = fields
+        self.columns = record_columns(sobject, fields)
+        self.actions = {r.id: canonical_json(r.action.model_dump(mode="json")) for r in self.compiled.rules}
+        self.kinds = {r.id: str(r.action.type) for r in self.compiled.rules}
+        self.seen = 0
+
+    def route(self, frame: pl.DataFrame) -> RoutePlan:
+        """Route one chunk (a frame of ``columns`` at least)."""
+        n = frame.height
+        created = frame.get_column("CreatedDate")
+        day = created.dt.date() if isinstance(created.dtype, pl.Datetime) else created.cast(pl.Date, strict=False)
+        contexts = context_frame(self.env, frame, self.sobject, self.fields).with_columns(
+            day.fill_null(self.today).alias(DAY), pl.int_range(n, dtype=pl.Int64).alias(ROW))
+        ordered = contexts.sort(DAY, maintain_order=True)
+        rule_index = np.full(n, -1, dtype=np.int64)
+        owners = np.empty(n, dtype=object)
+        capped: set[int] = set()
+        days = ordered.get_column(DAY).unique(maintain_order=True).to_list()
+        matched = self.compiled.match_columns(ordered)  # the conditions over the whole chunk, once
+        offset = 0
+        for first, last in _epochs(days, self.probe):
+            handlers = self.env.handlers(self.rotation, first, caps=self.caps, day_field=DAY)
+            size = int(ordered.get_column(DAY).slice(offset).le(last).sum())
+            part = ordered.slice(offset, size)
+            out = resolve_batch(self.compiled, part, handlers, [c[offset:offset + size] for c in matched])
+            rows = part.get_column(ROW).to_numpy()
+            rule_index[rows] = out.rule_index
+            owners[rows] = out.owner_ids
+            capped |= handlers.capped_rows
+            offset += size
+        names = [r.id for r in self.compiled.rules]
+        ids = [i or f"#{self.seen + k + 1}" for k, i in enumerate(frame.get_column("Id").to_list())]
+        self.seen += n
+        return RoutePlan(record_ids=ids, rule_ids=[names[k] if k >= 0 else None for k in rule_index.tolist()],
+                         owner_ids=owners.tolist(), actions=self.actions, kinds=self.kinds, capped=len(capped))
 
 
-def _capped(env: RouteEnv, records: Sequence[SObject | Mapping[str, Any]], sobject: str, plan: RoutePlan,
-            states: Mapping[str, Any], today: dt.date | None) -> int:
-    """How many records a daily cap pushed past the rule they would take with no caps."""
-    if not any(m.daily_cap for pool in (env.cfg.get("pools").pools if env.cfg.get("pools") else [])
-               for m in pool.members):
-        return 0
-    free = run_batch(env, records, sobject, states, today, caps=False)
-    return sum(a != b for a, b in zip(plan.rule_ids, free.rule_ids, strict=True))
+def run_batch(env: RouteEnv, records: Records, sobject: str, rotation_states: Mapping[str, Any],
+              today: dt.date | None = None, *, caps: bool = True) -> RoutePlan:
+    """Route many records through the batch path (see ``BatchRouter``), as one plan."""
+    router = BatchRouter(env, sobject, rotation_states, today, caps=caps)
+    plans = [router.route(frame) for frame in frames_of(records, sobject, router.columns)]
+    return RoutePlan(record_ids=[i for p in plans for i in p.record_ids],
+                     rule_ids=[r for p in plans for r in p.rule_ids],
+                     owner_ids=[o for p in plans for o in p.owner_ids], actions=router.actions, kinds=router.kinds,
+                     capped=sum(p.capped for p in plans))
 
 
 def _name(env: RouteEnv, owner: str) -> str:
@@ -184,24 +246,40 @@ def _name(env: RouteEnv, owner: str) -> str:
     return f"queue {queue.developer_name}" if queue else owner
 
 
-def preview(plat: Ports, records: Sequence[SObject | Mapping[str, Any]], *, sobject: str = "Lead",
-            today: dt.date | None = None, caps: bool = True) -> Preview:
+class _Tally:
+    """A preview's counts, added up chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.total = self.capped = 0
+        self.by_rule: Counter[str] = Counter()
+        self.by_owner: Counter[str] = Counter()
+
+    def add(self, plan: RoutePlan) -> None:
+        self.total += len(plan.owner_ids)
+        self.capped += plan.capped
+        self.by_rule.update(r or "(none)" for r in plan.rule_ids)
+        self.by_owner.update(plan.owner_ids)
+
+    def preview(self, env: RouteEnv, caps: bool) -> Preview:
+        by_owner = dict(sorted(self.by_owner.items(), key=lambda kv: (-kv[1], kv[0])))
+        return Preview(total=self.total, caps=caps, capped=self.capped if caps else 0,
+                       by_rule=dict(sorted(self.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
+                       by_owner=by_owner, owner_names={o: _name(env, o) for o in by_owner})
+
+
+def preview(plat: Ports, records: Records, *, sobject: str = "Lead", today: dt.date | None = None,
+            caps: bool = True) -> Preview:
     """The owner and rule distribution of many records, as routing would give them now (daily caps per day the
     records were created, or none with ``caps=False``)."""
     env = route_env(plat)
-    states = plat.rotation.states()
-    plan = run_batch(env, records, sobject, states, today, caps=caps)
-    by_owner = owner_distribution(plan.owner_ids)
-    return Preview(
-        total=len(plan.owner_ids), caps=caps,
-        capped=_capped(env, records, sobject, plan, states, today) if caps else 0,
-        by_rule=dict(Counter(r or "(none)" for r in plan.rule_ids).most_common()),
-        by_owner={o: n for o, n in by_owner.items()},
-        owner_names={o: _name(env, o) for o in by_owner},
-    )
+    router = BatchRouter(env, sobject, plat.rotation.states(), today, caps=caps)
+    tally = _Tally()
+    for frame in frames_of(records, sobject, router.columns):
+        tally.add(router.route(frame))
+    return tally.preview(env, caps)
 
 
-def diff(plat: Ports, records: Sequence[SObject | Mapping[str, Any]], *, before_cfg: GtmConfig | None = None,
+def diff(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = None,
          after_cfg: GtmConfig | None = None, sobject: str = "Lead", today: dt.date | None = None,
          caps: bool = True) -> Diff:
     """Every record whose rule, action or owner changes from one config to another (each side the platform's
@@ -212,28 +290,60 @@ def diff(plat: Ports, records: Sequence[SObject | Mapping[str, Any]], *, before_
     counted, not listed. A rule that keeps its id but now targets another pool, role, territory, queue or
     user moves its records.
     """
+    return compare(plat, records, before_cfg=before_cfg, after_cfg=after_cfg, sobject=sobject, today=today,
+                   caps=caps)[0]
+
+
+def compare(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = None,
+            after_cfg: GtmConfig | None = None, sobject: str = "Lead", today: dt.date | None = None,
+            caps: bool = True) -> tuple[Diff, Preview]:
+    """The diff of two configs and the preview of the current one (the side not given), from one read of the
+    records and one batch run per side."""
     states = plat.rotation.states()
     before_env = route_env(plat, cfg=before_cfg) if before_cfg is not None else route_env(plat)
     after_env = route_env(plat, cfg=after_cfg) if after_cfg is not None else route_env(plat)
-    before = run_batch(before_env, records, sobject, states, today, caps=caps)
-    after = run_batch(after_env, records, sobject, states, today, caps=caps)
-    moves, rotation = [], 0
-    for i, rid in enumerate(before.record_ids):
-        rule_a, rule_b = before.rule_ids[i], after.rule_ids[i]
-        owner_a, owner_b = before.owner_ids[i], after.owner_ids[i]
-        same_action = rule_a == rule_b and before.actions.get(rule_a or "") == after.actions.get(rule_b or "")
-        if rule_a != rule_b:
-            reason = "rule"
-        elif not same_action:
-            reason = "action"
-        elif owner_a != owner_b and before.kinds.get(rule_a or "") not in ("round_robin", "territory"):
-            reason = "owner"
-        else:
-            rotation += owner_a != owner_b
-            continue
-        moves.append(Move(record_id=rid, old_rule=rule_a, new_rule=rule_b, old_owner=owner_a, new_owner=owner_b,
-                          old_owner_name=_name(before_env, owner_a), new_owner_name=_name(after_env, owner_b),
-                          reason=reason))
-    return Diff(moves=moves, rotation=rotation,
-                capped_before=_capped(before_env, records, sobject, before, states, today) if caps else 0,
-                capped_after=_capped(after_env, records, sobject, after, states, today) if caps else 0)
+    before = BatchRouter(before_env, sobject, states, today, caps=caps)
+    after = BatchRouter(after_env, sobject, states, today, caps=caps)
+    current = after if before_cfg is not None else before
+    tally = _Tally()
+    moves: list[Move] = []
+    rotation = capped_before = capped_after = 0
+    columns = list(dict.fromkeys([*before.columns, *after.columns]))
+    for frame in frames_of(records, sobject, columns):
+        a, b = before.route(frame), after.route(frame)
+        tally.add(a if current is before else b)
+        found, rotated = _moves(before_env, after_env, a, b)
+        moves.extend(found)
+        rotation += rotated
+        capped_before += a.capped
+        capped_after += b.capped
+    found_diff = Diff(moves=moves, rotation=rotation, capped_before=capped_before if caps else 0,
+                      capped_after=capped_after if caps else 0)
+    return found_diff, tally.preview(current.env, caps)
+
+
+def _moves(before_env: RouteEnv, after_env: RouteEnv, before: RoutePlan, after: RoutePlan) -> tuple[list[Move], int]:
+    """The records of one chunk that move between the two sides, and how many only rotated."""
+    frame = pl.DataFrame({
+        "id": before.record_ids, "rule_a": before.rule_ids, "rule_b": after.rule_ids,
+        "owner_a": before.owner_ids, "owner_b": after.owner_ids,
+    }, schema={"id": pl.String, "rule_a": pl.String, "rule_b": pl.String, "owner_a": pl.String,
+               "owner_b": pl.String})
+    act_a = pl.col("rule_a").replace_strict(before.actions, default=None, return_dtype=pl.String)
+    act_b = pl.col("rule_b").replace_strict(after.actions, default=None, return_dtype=pl.String)
+    kind_a = pl.col("rule_a").replace_strict(before.kinds, default=None, return_dtype=pl.String)
+    owner_moved = pl.col("owner_a") != pl.col("owner_b")
+    reason = (pl.when(pl.col("rule_a").ne_missing(pl.col("rule_b"))).then(pl.lit("rule"))
+              .when(act_a.ne_missing(act_b)).then(pl.lit("action"))
+              .when(owner_moved & kind_a.is_in(["round_robin", "territory"]).not_().fill_null(True))
+              .then(pl.lit("owner")).otherwise(None))
+    judged = frame.with_columns(reason.alias("reason"))
+    rotation = judged.filter(pl.col("reason").is_null() & owner_moved).height
+    moved = judged.filter(pl.col("reason").is_not_null())
+    names_a = {o: _name(before_env, o) for o in moved.get_column("owner_a").unique().to_list()}
+    names_b = {o: _name(after_env, o) for o in moved.get_column("owner_b").unique().to_list()}
+    moves = [Move(record_id=rid, old_rule=ra, new_rule=rb, old_owner=oa, new_owner=ob,
+                  old_owner_name=names_a[oa], new_owner_name=names_b[ob], reason=why)
+             for rid, ra, rb, oa, ob, why in moved.select("id", "rule_a", "rule_b", "owner_a", "owner_b", "reason")
+             .iter_rows()]
+    return moves, rotation

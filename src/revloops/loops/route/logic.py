@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 from revloops.core.rotation import Candidate, InMemoryRotation, Rotation, RotationState
@@ -91,8 +92,17 @@ class RouteHandlers:
 
     def __init__(self, directory: Directory, *, pools: PoolsFile | None = None,
                  assignments: AssignmentsFile | None = None, territory_rules: CompiledRules | None = None,
-                 rotation: Rotation | None = None, today: date | None = None, caps: bool = True) -> None:
+                 rotation: Rotation | None = None, today: date | None = None, caps: bool = True,
+                 day_field: str | None = None) -> None:
         self.directory = directory
+        #: a context field holding the day of each claim (a batch over many days); else every claim is today's
+        self.day_field = day_field
+        #: the batch rows (``__row`` of the context) a daily cap turned away
+        self.capped_rows: set[int] = set()
+        # answers that depend only on the snapshot and the day: computed once per handlers
+        self._eligible: dict[str, tuple[list[Candidate], list[str]]] = {}
+        self._holders: dict[tuple[str, str], list[User]] = {}
+        self._territories: dict[tuple[Any, ...], tuple[str | None, str | None]] = {}
         #: whether pools' daily caps hold (a simulation may lift them to see what the rules alone do)
         self.caps = caps
         self.pools = pools.by_id() if pools else {}
@@ -100,6 +110,20 @@ class RouteHandlers:
         self.territory_rules = territory_rules
         self.rotation: Rotation = rotation or InMemoryRotation()
         self.today = today or date.today()
+
+    def day_signature(self, day: date) -> tuple[bool, ...]:
+        """What of the day the handlers' answers depend on besides a claim's day: which assignments hold and
+        which members are away. Days with one signature route alike."""
+        held = tuple(a.active_on(day) for a in self.assignments)
+        away = tuple(r.covers(day) for pool in self.pools.values() for m in pool.members for r in m.out_of_office)
+        return held + away
+
+    def _claim_day(self, ctx: Mapping[str, Any]) -> date:
+        if self.day_field is not None:
+            value = ctx.get(self.day_field)
+            if isinstance(value, date):
+                return value
+        return self.today
 
     def __call__(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
         """Resolve one action for one context."""
@@ -115,6 +139,42 @@ class RouteHandlers:
         if kind == "territory" and self.territory_rules is not None and self._single_holders(action.role):
             return tuple(self.territory_rules.fields)
         return None
+
+    def context_fields(self, action: Any) -> tuple[str, ...] | None:
+        """What a stateful action reads of a row's context when the batch path finishes it one by one
+        (``()`` for a stateless one: its answer comes from the frame)."""
+        if self.depends_on(action) is not None:
+            return ()
+        kind = action.type
+        if kind == "round_robin":
+            return ("__row", "__day")
+        if kind == "territory":
+            return (*(self.territory_rules.fields if self.territory_rules else ()), "__row", "__day")
+        return None
+
+    def batch_owner(self, action: Any, ctx: Mapping[str, Any]) -> str | None:
+        """The owner ``self(action, ctx)`` answers, without its detail and summary (the batch path asks this
+        for every record a rotation decides)."""
+        if action.type == "territory":
+            territory, _ = self.territory_of(ctx)
+            if territory is None:
+                return None
+            users = self.holders(territory, action.role)
+            if len(users) <= 1:
+                return users[0].id if users else None
+            return self.rotation.claim(f"territory:{territory}:{action.role}", [Candidate(u.id) for u in users],
+                                       self._claim_day(ctx))
+        if action.type != "round_robin":
+            return self(action, ctx).owner_id
+        found = self._eligible.get(action.pool)
+        if found is None:
+            found = self._eligible[action.pool] = self._eligible_now(action.pool)
+        if not found[0]:
+            return None
+        chosen = self.rotation.claim(action.pool, found[0], self._claim_day(ctx))
+        if chosen is None and isinstance(ctx.get("__row"), int):
+            self.capped_rows.add(ctx["__row"])
+        return chosen
 
     def _user(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
         return _user_result(self.directory.user(action.user), action.user, "user")
@@ -145,10 +205,15 @@ class RouteHandlers:
         """(territory developer name, match rule id) from the match rules, or (None, reason)."""
         if self.territory_rules is None:
             return None, "no match rules"
-        out = self.territory_rules.evaluate(ctx, self._assign_only, trace=False)
-        if out.owner_id.startswith("pending:"):
-            return None, f"no territory ({out.owner_id})"
-        return out.owner_id, out.rule_id
+        key = tuple(ctx.get(f) for f in self.territory_rules.fields)
+        found = self._territories.get(key)
+        if found is None:
+            out = self.territory_rules.evaluate(ctx, self._assign_only, trace=False)
+            found = (None, f"no territory ({out.owner_id})") if out.owner_id.startswith("pending:") \
+                else (out.owner_id, out.rule_id)
+            if len(self._territories) < 100_000:
+                self._territories[key] = found
+        return found
 
     def _assign_only(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
         if action.type == "assign":
@@ -157,12 +222,16 @@ class RouteHandlers:
 
     def holders(self, territory: str, role: str) -> list[User]:
         """Active users holding ``role`` in ``territory`` today, in file order."""
+        found = self._holders.get((territory, role))
+        if found is not None:
+            return found
         out: list[User] = []
         for a in self.assignments:
             if a.territory == territory and a.role == role and a.active_on(self.today):
                 user = self.directory.user(a.user)
                 if user is not None and user.active and user not in out:
                     out.append(user)
+        self._holders[(territory, role)] = out
         return out
 
     def _single_holders(self, role: str) -> bool:
@@ -182,7 +251,7 @@ class RouteHandlers:
             detail["why"] = f"only {action.role} in the territory"
         else:
             chosen = self.rotation.claim(f"territory:{territory}:{action.role}",
-                                         [Candidate(u.id) for u in users], self.today)
+                                         [Candidate(u.id) for u in users], self._claim_day(ctx))
             detail["why"] = f"round robin among {len(users)} {action.role}s"
         detail["chosen"] = chosen
         user = self.directory.user(chosen) if chosen else None
@@ -191,6 +260,12 @@ class RouteHandlers:
 
     def eligible(self, pool_id: str) -> tuple[list[Candidate], list[str]]:
         """A pool's eligible members today (active, not out of office) and why the others are not."""
+        found = self._eligible.get(pool_id)
+        if found is None:
+            found = self._eligible[pool_id] = self._eligible_now(pool_id)
+        return list(found[0]), list(found[1])
+
+    def _eligible_now(self, pool_id: str) -> tuple[list[Candidate], list[str]]:
         pool = self.pools.get(pool_id)
         if pool is None:
             return [], [f"unknown pool {pool_id}"]
@@ -209,8 +284,10 @@ class RouteHandlers:
         candidates, skipped = self.eligible(action.pool)
         detail: dict[str, Any] = {"pool": action.pool, "candidates": [c.user_id for c in candidates],
                                   "skipped": skipped}
-        chosen = self.rotation.claim(action.pool, candidates, self.today) if candidates else None
+        chosen = self.rotation.claim(action.pool, candidates, self._claim_day(ctx)) if candidates else None
         if chosen is None:
+            if candidates and isinstance(ctx.get("__row"), int):
+                self.capped_rows.add(ctx["__row"])
             why = "every eligible member is at the daily cap" if candidates else "no eligible member"
             return HandlerResult(None, reason=f"pool {action.pool}: {why}", detail=detail)
         detail["chosen"] = chosen
@@ -220,12 +297,13 @@ class RouteHandlers:
                              summary=f"pool {action.pool} -> {user.name or user.username if user else chosen}")
 
 
-def resolve_batch(compiled: CompiledRules, frame: pl.DataFrame, handlers: RouteHandlers) -> BatchOutcome:
+def resolve_batch(compiled: CompiledRules, frame: pl.DataFrame, handlers: RouteHandlers,
+                  columns: Sequence[np.ndarray] | None = None) -> BatchOutcome:
     """Route a frame of contexts: the same rule and owner per record as ``compiled.evaluate`` in order.
 
     Give previews handlers over an ``InMemoryRotation`` seeded from the durable state: they simulate.
     """
-    return resolve_frame(compiled, frame, handlers)
+    return resolve_frame(compiled, frame, handlers, columns)
 
 
 def owner_distribution(owner_ids: Iterable[str]) -> dict[str, int]:

@@ -18,6 +18,8 @@ class RoutePlan:
     actions: dict[str, str]
     #: each rule's action type
     kinds: dict[str, str]
+    #: records a pool's daily cap turned away from a rule at least once (they went on to a later rule)
+    capped: int = 0
 
 
 class Preview(Frozen):
@@ -25,7 +27,7 @@ class Preview(Frozen):
 
     total: int
     caps: bool = True
-    #: records a pool's daily cap pushed past the rule they would take without caps
+    #: records a pool's daily cap turned away from the rule they would take without caps
     capped: int = 0
     by_rule: dict[str, int]
     by_owner: dict[str, int]
