@@ -250,3 +250,21 @@ def test_a_json_failure_prints_a_json_error(acme: Platform) -> None:
 def test_crm_check_exits_1_when_sign_in_fails() -> None:
     ran = CliRunner().invoke(cli, ["crm", "check"], env={"REVLOOPS_CRM": "salesforce"})
     assert ran.exit_code == 1 and "failed" in ran.output
+
+
+def test_validate_reports_schema_and_cross_file_problems_in_one_pass(acme: Platform) -> None:
+    """A file that breaks its schema and another file's broken reference come out of one `validate` run."""
+    root = Path(acme.settings.config)
+    rules, scoring = root / "rules.yaml", root / "qualify" / "scoring.yaml"
+    rules_text, scoring_text = rules.read_text(), scoring.read_text()
+    try:
+        scoring.write_text(scoring_text.replace("points: ", "points: lots #", 1))
+        rules.write_text(rules_text.replace("pool: smb-intl}", "pool: smb-intnl}", 1))
+        ran = _run(acme, "validate", "--json")
+        assert ran.exit_code == 1, ran.output
+        errors = json.loads(ran.output)["errors"]
+        assert any("scoring.yaml:" in e["location"] and "points" in e["message"] for e in errors), errors
+        assert any("rules.yaml:" in e["location"] and "smb-intnl" in e["message"] for e in errors), errors
+    finally:
+        rules.write_text(rules_text)
+        scoring.write_text(scoring_text)

@@ -51,9 +51,18 @@ class GtmConfig:
     version: str
     files: Mapping[str, Any]
     docs: Mapping[str, Any] = field(repr=False)
+    #: files that are there but did not validate (only while a load checks cross-references)
+    invalid: frozenset[str] = frozenset()
 
     def get(self, key: str, model: type[T] | None = None) -> Any:
-        """The model for ``key`` (``None`` when the file is absent); for a family, a dict by stem."""
+        """The model for ``key`` (``None`` when the file is absent); for a family, a dict by stem.
+
+        Raises:
+            InvalidFile: the file is there but did not validate (a cross-file check reading it is skipped,
+                so it reports nothing about a file whose own problems are already reported).
+        """
+        if key in self.invalid:
+            raise InvalidFile(f"{key} did not validate", Location(str(self.root)))
         value = self.files.get(key)
         if model is not None and value is not None and not isinstance(value, model):
             raise TypeError(f"config {key!r} is {type(value).__name__}, not {model.__name__}")
@@ -79,6 +88,10 @@ def _display(root: Path, path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+class InvalidFile(ConfigError):
+    """A check asked for a file whose own problems are reported already."""
 
 
 def _load_one(root: Path, path: Path, spec: ConfigFileSpec, errors: list[ConfigError]) -> tuple[Any, YamlDoc | None]:
@@ -109,7 +122,9 @@ def load_config(root: Path | str, specs: Iterable[ConfigFileSpec] | None = None,
     errors: list[ConfigError] = []
     files: dict[str, Any] = {}
     docs: dict[str, Any] = {}
+    invalid: set[str] = set()
     for spec in specs:
+        before = len(errors)
         if spec.many:
             family: dict[str, Any] = {}
             family_docs: dict[str, YamlDoc] = {}
@@ -120,6 +135,8 @@ def load_config(root: Path | str, specs: Iterable[ConfigFileSpec] | None = None,
                 if model is not None:
                     family[path.stem] = model
             files[spec.key], docs[spec.key] = family, family_docs
+            if len(errors) > before:
+                invalid.add(spec.key)
             continue
         path = root / spec.pattern
         if not path.exists():
@@ -131,13 +148,16 @@ def load_config(root: Path | str, specs: Iterable[ConfigFileSpec] | None = None,
             docs[spec.key] = doc
         if model is not None:
             files[spec.key] = model
-    cfg = GtmConfig(root=root, version=config_version(root), files=files, docs=docs)
-    if not errors:
-        # Cross-references are only meaningful once every file is valid on its own.
-        errors.extend(_cross_checks(cfg, checks))
+        if len(errors) > before:
+            invalid.add(spec.key)
+    version = config_version(root)
+    # Every problem in one pass: a file's own problems, and the cross-references among the files that are valid
+    # (a check that reads an invalid file is skipped: its problems are reported already).
+    errors.extend(_cross_checks(GtmConfig(root=root, version=version, files=files, docs=docs,
+                                          invalid=frozenset(invalid)), checks))
     if errors:
         raise ConfigErrors(errors)
-    return cfg
+    return GtmConfig(root=root, version=version, files=files, docs=docs)
 
 
 def _cross_checks(cfg: GtmConfig, checks: Iterable[Check]) -> list[ConfigError]:
