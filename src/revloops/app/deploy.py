@@ -169,7 +169,7 @@ class DeployActions(AppBase):
         other = load_config_at(p.config.root, against) if against else None
         planned = flow.plan_assignments(p.config, p.crm, flow.make_resolver(p.llm), threshold=min_confidence,
                                         against=other)
-        pid = plan_id([planned.creates, planned.deletes, planned.field_updates])
+        pid = "plan_" + planned.digest()[-16:]  # plan_id([creates, deletes, field_updates]), column-wise
         _check_plan(plan, pid)
         out = AssignResult(
             plan_id=pid, counts=planned.assignments.counts(), creates=len(planned.creates),

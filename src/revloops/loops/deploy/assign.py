@@ -202,8 +202,7 @@ def assign_batch(frame: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | Non
     keys = [*GEO_INPUT, *(f for f in env.compiled.fields if not f.startswith("geo."))]
     frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in dict.fromkeys(keys)
                                 if c not in frame.columns])
-    codes = frame.select(pl.struct(list(dict.fromkeys(keys))).rank("dense")).to_series().to_numpy().astype(np.int64) - 1
-    _, first = np.unique(codes, return_index=True)
+    codes, first = _combinations(frame, list(dict.fromkeys(keys)))
     distinct = frame[first]
     per_address = getattr(resolver, "per_address", False)
     dcols = _decide_rows(distinct, env, resolver if per_address else None, {}, threshold)
@@ -231,6 +230,16 @@ def assign_batch(frame: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | Non
         cols.set([row], env, MANUAL, None, None, 1.0, None)
         evidence.pop(account, None)
     return _assignments(ids, env, cols, manual, evidence)
+
+
+def _combinations(frame: pl.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's combination of ``keys`` as a code (0, 1, ... in order of first appearance), and the row where
+    each combination first appears (hashing, not sorting: a million accounts hold a few thousand)."""
+    keyed = frame.select(keys)
+    firsts = keyed.with_row_index("__first").unique(subset=keys, keep="first", maintain_order=True)
+    table = firsts.with_row_index("__code").drop("__first")
+    codes = keyed.join(table, on=keys, how="left", nulls_equal=True, maintain_order="left").get_column("__code")
+    return codes.to_numpy().astype(np.int64), firsts.get_column("__first").to_numpy().astype(np.int64)
 
 
 def _decide_rows(frame: pl.DataFrame, env: MatchEnv, resolver: GeoResolver | None,

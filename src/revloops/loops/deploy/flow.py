@@ -3,28 +3,35 @@
 The CLI (and the API and MCP tools) call these; each takes the config and the ports it needs.
 Assignment writes ObjectTerritory2Association rows (create and delete only, as Salesforce allows) and the
 account's ``Territory_Status__c`` / ``Territory_Evidence__c``; like the sync it re-plans from the CRM on
-every run, so an apply cut short is finished by the next one.
+every run, so an apply cut short is finished by the next one. Its plan is columnar end to end: accounts,
+associations and exclusions read as frames (``CRM.read_columns``), the writes a diff of frames, kept as frames
+(``Rows``) that read like the lists of tuples they stand for, so a dry run over a million accounts builds no
+object per account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
+
+import numpy as np
+import polars as pl
 
 from revloops.config.loader import GtmConfig
 from revloops.core.decisions import Decision, canonical_json, digest
 from revloops.core.errors import AdapterError, DomainError, InputError, NotFound
+from revloops.core.frames import empty_frame
 from revloops.core.model import Frozen
 from revloops.core.records import Account, ObjectTerritory2Association
 from revloops.loops.deploy import sync
 from revloops.loops.deploy.assign import (
-    GEO_INPUT,
+    ACCOUNT_FIELDS,
     Assignments,
     MatchEnv,
-    accounts_frame,
     assign_batch,
 )
 from revloops.loops.deploy.assignment import ASSIGNED, MANUAL, SENTINELS
@@ -36,6 +43,8 @@ from revloops.ports.llm import LLM
 
 RULE_CAUSE, MANUAL_CAUSE = "Territory2AssignmentRule", "Territory2Manual"
 EVIDENCE_LIMIT = 32000  # Territory_Evidence__c is a long text area
+ACCOUNT_STATE = ("Territory_Status__c", "Territory_Evidence__c")  # what an assignment writes on the account
+_ASSOCIATION = ("Id", "ObjectId", "Territory2Id", "AssociationCause")
 Progress = Callable[[int, int], None]
 
 
@@ -89,58 +98,233 @@ class Move(Frozen):
     after_owner: str | None
 
 
+T = TypeVar("T")
+V = TypeVar("V")
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # what JSON escapes in a string (json.dumps with ensure_ascii=False)
+_ITER_ROWS = 10_000
+
+
+def _json_string(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """Each value's canonical JSON: ``null``, or the string quoted (escaped once per distinct string that
+    needs it). The column's bytes are searched once: ids and names never need escaping."""
+    column, value = frame.get_column(name), pl.col(name)
+    quoted = pl.concat_str(pl.lit('"'), value, pl.lit('"'))
+    text = np.frombuffer(column.drop_nulls().str.join("").cast(pl.Binary).item() or b"", dtype=np.uint8)
+    if ((text < 0x20) | (text == ord('"')) | (text == ord("\\"))).any():  # never inside a multi-byte character
+        special = column.filter(column.str.contains(_NEEDS_ESCAPE)).unique().to_list()
+        escaped = {v: canonical_json(v) for v in special}
+        quoted = pl.when(value.is_in(special)).then(value.replace_strict(escaped, default=None)).otherwise(quoted)
+    return quoted.fill_null(pl.lit("null")) if column.null_count() else quoted
+
+
+def _joined(frame: pl.DataFrame, element: pl.Expr) -> bytes:
+    """``element`` of every row, comma-separated, as UTF-8."""
+    return frame.select(element.str.join(",").cast(pl.Binary)).item() if frame.height else b""
+
+
+class Rows(Sequence[T]):
+    """A read-only list over the rows of a frame, each row built when it is read: a plan's writes stay
+    columns, so a dry run over a million accounts counts, samples and digests them without a million tuples."""
+
+    def __init__(self, frame: pl.DataFrame, make: Callable[[tuple[Any, ...]], T] | None = None) -> None:
+        self.frame = frame
+        self._make = make
+
+    def _built(self, frame: pl.DataFrame) -> list[T]:
+        rows = frame.rows()
+        return [self._make(r) for r in rows] if self._make is not None else rows  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            picked = range(*index.indices(self.frame.height))
+            if picked.step == 1:
+                return self._built(self.frame.slice(picked.start, len(picked)))
+            return self._built(self.frame[list(picked)]) if picked else []
+        position = index + self.frame.height if index < 0 else index
+        if not 0 <= position < self.frame.height:
+            raise IndexError(index)
+        return self._built(self.frame.slice(position, 1))[0]
+
+    def __iter__(self) -> Iterator[T]:
+        for start in range(0, self.frame.height, _ITER_ROWS):
+            yield from self._built(self.frame.slice(start, _ITER_ROWS))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Rows({self[:3]!r}{' …' if len(self) > 3 else ''}, {len(self)} rows)"
+
+    def json(self) -> bytes:
+        """The rows' canonical JSON, comma-separated (``canonical_json(list(self))`` without its brackets);
+        string columns only."""
+        parts: list[pl.Expr] = []
+        for name in self.frame.columns:
+            parts += [pl.lit(","), _json_string(self.frame, name)]
+        return _joined(self.frame, pl.concat_str(pl.lit("["), *parts[1:], pl.lit("]")))
+
+
+def _update_fields(status: str, evidence: str | None) -> dict[str, Any]:
+    if status == MANUAL:  # a settled account keeps the evidence and the review (who, why) written by resolve
+        return {"Territory_Status__c": status}
+    return {"Territory_Status__c": status, "Territory_Evidence__c": evidence}
+
+
+class FieldUpdates(Rows[tuple[str, dict[str, Any]]]):
+    """``(account id, fields)`` per account whose status fields change, over ``Id, status, evidence``."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        super().__init__(frame, lambda row: (row[0], _update_fields(row[1], row[2])))
+
+    def json(self) -> bytes:
+        # the fields' JSON once per distinct (status, evidence): a run writes a few thousand different ones
+        keys = self.frame.select("status", "evidence").unique()
+        fields = [canonical_json(_update_fields(status, evidence)) for status, evidence in keys.iter_rows()]
+        texts = keys.with_columns(pl.Series("fields", fields, dtype=pl.String))
+        rows = self.frame.join(texts, on=["status", "evidence"], how="left", nulls_equal=True, maintain_order="left")
+        element = pl.concat_str(pl.lit("["), _json_string(rows, "Id"), pl.lit(","), pl.col("fields"), pl.lit("]"))
+        return _joined(rows, element)
+
+
+class Lookup(Mapping[str, V]):
+    """A read-only mapping over a frame's first (key) and second (value) columns, in the frame's order; the
+    dict behind lookups is built on the first one."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._dict: dict[str, V] | None = None
+
+    def _lookup(self) -> dict[str, V]:
+        if self._dict is None:
+            keys, values = (self.frame.get_column(c).to_list() for c in self.frame.columns[:2])
+            self._dict = dict(zip(keys, values, strict=True))
+        return self._dict
+
+    def __getitem__(self, key: str) -> V:
+        return self._lookup()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._lookup()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.frame.get_column(self.frame.columns[0]).to_list())
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __repr__(self) -> str:
+        return f"Lookup({len(self)} keys)"
+
+
 @dataclass
 class AssignPlan:
-    """Outcomes and the writes that make the CRM hold them."""
+    """Outcomes and the writes that make the CRM hold them.
+
+    The writes and ``changed`` read like lists and dicts of tuples (``Rows``, ``Lookup``) but stay frames
+    until a row is read; a plan is a value: nothing in it is meant to be changed.
+    """
 
     assignments: Assignments
-    names: dict[str, str | None]
+    names: Mapping[str, str | None]
     territory_ids: dict[str, str]
-    creates: list[tuple[str, str]] = field(default_factory=list)
-    deletes: list[tuple[str, str, str]] = field(default_factory=list)
-    field_updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    changed: dict[str, str | None] = field(default_factory=dict)
+    creates: Sequence[tuple[str, str]] = field(default_factory=list)
+    deletes: Sequence[tuple[str, str, str]] = field(default_factory=list)
+    field_updates: Sequence[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    changed: Mapping[str, str | None] = field(default_factory=dict)
     moves: list[Move] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not (self.creates or self.deletes or self.field_updates)
 
+    def digest(self) -> str:
+        """``digest([creates, deletes, field_updates])`` (what a plan id is made of), written column-wise when
+        the writes are frames: the same canonical JSON, hashed."""
+        writes = (self.creates, self.deletes, self.field_updates)
+        frames = [w for w in writes if isinstance(w, Rows)]
+        if len(frames) < len(writes):
+            return digest([list(w) for w in writes])
+        text = hashlib.sha256(b"[")
+        for k, rows in enumerate(frames):
+            text.update(b",[" if k else b"[")
+            text.update(rows.json())
+            text.update(b"]")
+        text.update(b"]")
+        return "sha256:" + text.hexdigest()
+
 
 @dataclass
 class _Org:
+    """What an assignment plan reads of the CRM, as frames.
+
+    ``accounts`` are in ``Id`` order (the order the plan's writes take); ``rules`` holds each account's rule
+    associations to the model's territories, one row per (account, territory): ``Id`` the last association's
+    id and ``first`` the first one's, in ``Id`` order (the order they were always read in: a duplicate's last
+    id is the one kept, and an account's territories come in the order their first association does).
+    """
+
     territory_ids: dict[str, str]
-    rule_assoc: dict[str, dict[str, str]]  # account -> territory -> association id
-    manual: dict[str, str]
+    accounts: pl.DataFrame
+    rules: pl.DataFrame  # ObjectId, territory, Id, first
+    manual: dict[str, str]  # account -> territory of its first manual association
     excluded: dict[str, frozenset[str]]
-    accounts: list[dict[str, Any]]
 
 
-def _read_org(crm: CRM, model_name: str, extra: Iterable[str]) -> _Org:
+def _frame(crm: CRM, sobject: str, columns: Sequence[str]) -> pl.DataFrame:
+    chunks = list(crm.read_columns(sobject, columns))
+    return pl.concat(chunks) if chunks else empty_frame(sobject, columns)
+
+
+def _territory_ids(crm: CRM, model_name: str) -> dict[str, str]:
     model = crm.find_one(Query("Territory2Model", (Filter("DeveloperName", "eq", model_name),)))
     ids: dict[str, str] = {}
     if model is not None:
         for t in crm.query_all(Query("Territory2", (Filter("Territory2ModelId", "eq", model.Id),))):
             ids[t.DeveloperName] = t.Id or ""  # type: ignore[attr-defined]
-    names = {v: k for k, v in ids.items()}
-    rule: dict[str, dict[str, str]] = {}
-    manual: dict[str, str] = {}
-    for a in crm.query_all(Query("ObjectTerritory2Association", order_by=(("Id", False),))):
-        terr = names.get(a.Territory2Id or "")  # type: ignore[attr-defined]
-        if terr is None:
-            continue
-        if a.AssociationCause == MANUAL_CAUSE:  # type: ignore[attr-defined]
-            manual.setdefault(a.ObjectId, terr)  # type: ignore[attr-defined]
-        else:
-            rule.setdefault(a.ObjectId, {})[terr] = a.Id or ""  # type: ignore[attr-defined]
+    return ids
+
+
+def _in_model(frame: pl.DataFrame, ids: Mapping[str, str]) -> pl.DataFrame:
+    """``frame``'s rows whose ``Territory2Id`` is one of the model's territories, with the ``territory`` name."""
+    names = pl.DataFrame({"Territory2Id": list(ids.values()), "territory": list(ids)},
+                         schema={"Territory2Id": pl.String, "territory": pl.String}).unique("Territory2Id", keep="last")
+    return frame.with_columns(pl.col("Territory2Id").fill_null("")).join(
+        names, on="Territory2Id", how="inner", maintain_order="left")
+
+
+def account_columns(cfg: GtmConfig) -> list[str]:
+    """The Account columns an assignment plan reads: the address, the status fields and the rules' fields."""
+    fields = Account.model_fields
+    extra = (f for f in _fields(cfg.get("match_rules")) if not f.startswith("geo.") and f in fields)
+    return list(dict.fromkeys((*ACCOUNT_FIELDS, *ACCOUNT_STATE, *extra)))
+
+
+def _read_org(crm: CRM, model_name: str, columns: Sequence[str]) -> _Org:
+    ids = _territory_ids(crm, model_name)
+    assoc = _in_model(_frame(crm, "ObjectTerritory2Association", _ASSOCIATION), ids)
+    is_manual = pl.col("AssociationCause").eq_missing(MANUAL_CAUSE)
+    manual = assoc.filter(is_manual).group_by("ObjectId").agg(pl.col("territory").sort_by("Id").first())
+    rules = (assoc.filter(~is_manual).group_by("ObjectId", "territory")
+             .agg(pl.col("Id").max(), pl.col("Id").min().alias("first")))
     excluded: dict[str, set[str]] = {}
-    for x in crm.query_all(Query("Territory2ObjectExclusion")):
-        terr = names.get(x.Territory2Id or "")  # type: ignore[attr-defined]
-        if terr is not None:
-            excluded.setdefault(x.ObjectId or "", set()).add(terr)  # type: ignore[attr-defined]
-    wanted = {"Id", "Name", "Website", *GEO_INPUT, "Territory_Status__c", "Territory_Evidence__c", *extra}
-    accounts = [{k: v for k, v in a.model_dump().items() if k in wanted} for a in crm.query_all(Query("Account"))]
-    return _Org(ids, rule, manual, {k: frozenset(v) for k, v in excluded.items()}, accounts)
+    exclusions = _in_model(_frame(crm, "Territory2ObjectExclusion", ("ObjectId", "Territory2Id")), ids)
+    for account, terr in exclusions.select(pl.col("ObjectId").fill_null(""), "territory").iter_rows():
+        excluded.setdefault(account, set()).add(terr)
+    accounts = _frame(crm, "Account", columns).sort("Id")  # the order the writes were always planned in
+    return _Org(ids, accounts, rules, dict(manual.iter_rows()), {k: frozenset(v) for k, v in excluded.items()})
 
 
 def _evidence_text(evidence: Mapping[str, Any] | None) -> str | None:
@@ -153,21 +337,31 @@ def _evidence_text(evidence: Mapping[str, Any] | None) -> str | None:
 def _outcomes(cfg: GtmConfig, org: _Org, resolver: GeoResolver, threshold: float) -> Assignments:
     tree, rules = _require(cfg, "territories", "match_rules")
     env = MatchEnv.build(rules, tree)
-    frame = accounts_frame(org.accounts, extra=[f for f in env.compiled.fields if not f.startswith("geo.")])
-    return assign_batch(frame, env, resolver, manual=org.manual, excluded=org.excluded, threshold=threshold)
+    extra = [f for f in env.compiled.fields if not f.startswith("geo.")]
+    # a field the accounts were not read with (not an Account field, or only ``against``'s rules use it) reads
+    # as nulls, as it did from records
+    frame = org.accounts.with_columns(pl.lit(None).alias(f) for f in dict.fromkeys(extra)
+                                      if f not in org.accounts.columns)
+    return assign_batch(frame.select(list(dict.fromkeys((*ACCOUNT_FIELDS, *extra)))), env, resolver,
+                        manual=org.manual, excluded=org.excluded, threshold=threshold)
 
 
-def _holder(cfg: GtmConfig, territory: str | None, role: str = "AE") -> str | None:
+def _holders(cfg: GtmConfig, territories: Iterable[str | None], role: str = "AE") -> dict[str | None, str | None]:
+    """The user holding ``role`` in each territory today (None when nobody does)."""
     today = dt.datetime.now(dt.UTC).date()
-    for a in _user_assignments(cfg):
-        if a.territory == territory and a.role == role and a.active_on(today):
-            return str(a.user)
-    return None
+    out: dict[str | None, str | None] = dict.fromkeys(territories)
+    for a in reversed(_user_assignments(cfg)):  # the first listed wins
+        if a.territory in out and a.role == role and a.active_on(today):
+            out[a.territory] = str(a.user)
+    return out
 
 
 def plan_assignments(cfg: GtmConfig, crm: CRM, resolver: GeoResolver, *, threshold: float = 0.8,
                      against: GtmConfig | None = None) -> AssignPlan:
     """Match every account and plan the association and status writes.
+
+    Accounts, associations and exclusions are read as columns (``CRM.read_columns``) and the plan is a diff of
+    frames; the writes come in account ``Id`` order.
 
     Args:
         cfg: the config (match rules, hierarchy, assignments).
@@ -177,16 +371,15 @@ def plan_assignments(cfg: GtmConfig, crm: CRM, resolver: GeoResolver, *, thresho
         against: another version of the config (``--against GITREV``): list the accounts that would move.
     """
     (tree,) = _require(cfg, "territories")
-    rules = cfg.get("match_rules")
-    org = _read_org(crm, tree.model.developer_name, [f for f in _fields(rules) if not f.startswith("geo.")])
+    columns = account_columns(cfg) if against is None else \
+        list(dict.fromkeys([*account_columns(cfg), *account_columns(against)]))  # both sides' fields
+    org = _read_org(crm, tree.model.developer_name, columns)
     result = _outcomes(cfg, org, resolver, threshold)
-    current = {a["Id"]: a for a in org.accounts}
-    out = AssignPlan(result, {a["Id"]: a.get("Name") for a in org.accounts}, org.territory_ids)
-    for row in result.frame.iter_rows(named=True):
-        _diff_account(out, org, current[row["Id"]], row, result.evidence.get(row["Id"]))
+    out = AssignPlan(result, Lookup(org.accounts.select("Id", "Name")), org.territory_ids)
+    _diff(out, org, _rows(org, result))
     if against is not None:
         before = _outcomes(against, org, resolver, threshold)
-        out.moves = _moves(before, result, out.names, against, cfg)
+        out.moves = _moves(before, result, org.accounts.select("Id", "Name"), against, cfg)
     return out
 
 
@@ -196,35 +389,74 @@ def _fields(rules: Any) -> list[str]:
     return compile_rules(rules, "Account").fields if rules is not None else []
 
 
-def _diff_account(out: AssignPlan, org: _Org, account: Mapping[str, Any], row: Mapping[str, Any],
-                  evidence: Mapping[str, Any] | None) -> None:
-    account_id, status, territory = row["Id"], row["status"], row["territory"]
-    have = org.rule_assoc.get(account_id, {})
-    want = territory if status == ASSIGNED else None
-    if want is not None and want not in have:
-        out.creates.append((account_id, want))
-    out.deletes.extend((assoc, account_id, terr) for terr, assoc in have.items() if terr != want)
-    fields: dict[str, Any] = {"Territory_Status__c": status}
-    if status != MANUAL:  # a settled account keeps the evidence and the review (who, why) written by resolve
-        fields["Territory_Evidence__c"] = _evidence_text(evidence)
-    if any(account.get(k) != v for k, v in fields.items()):
-        out.field_updates.append((account_id, fields))
-    before = org.manual.get(account_id) or next(iter(have), None)
-    if status != MANUAL and (account.get("Territory_Status__c") != status or before != want):
-        out.changed[account_id] = want
+def _evidence_column(result: Assignments) -> pl.DataFrame:
+    """``Id`` and the evidence text of every account with evidence, each distinct evidence serialised once
+    (the batch path shares one evidence between the accounts it decided together)."""
+    texts: dict[int, str | None] = {}
+    accounts, column = [], []
+    for account, evidence in result.evidence.items():
+        key = id(evidence)
+        if key not in texts:
+            texts[key] = _evidence_text(evidence)
+        accounts.append(account)
+        column.append(texts[key])
+    return pl.DataFrame({"Id": accounts, "evidence": column}, schema={"Id": pl.String, "evidence": pl.String})
 
 
-def _moves(before: Assignments, after: Assignments, names: Mapping[str, str | None], old: GtmConfig,
+def _rows(org: _Org, result: Assignments) -> pl.DataFrame:
+    """One row per account: its outcome, the territory it should hold, what the CRM holds, what changes."""
+    current = org.accounts.select("Id", pl.col("Territory_Status__c").alias("was"),
+                                  pl.col("Territory_Evidence__c").alias("had"))
+    outcome = result.frame.select("Id", "status", "territory")
+    if outcome.get_column("Id").equals(current.get_column("Id")):  # the batch keeps the frame's order
+        rows = pl.concat([outcome, current.drop("Id")], how="horizontal")
+    else:
+        rows = outcome.join(current, on="Id", how="left", maintain_order="left")
+    first_rule = org.rules.group_by("ObjectId").agg(pl.col("territory").sort_by("first").first().alias("first"))
+    manual = pl.DataFrame({"Id": list(org.manual), "held": list(org.manual.values())},
+                          schema={"Id": pl.String, "held": pl.String})
+    rows = rows.with_row_index("__row")
+    for right, key in ((_evidence_column(result), "Id"), (first_rule, "ObjectId"), (manual, "Id")):
+        if right.height:
+            rows = rows.join(right, left_on="Id", right_on=key, how="left", maintain_order="left")
+        else:  # nothing to look up (a first run has no associations): skip a join over every account
+            rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in right.columns if c != key)
+    settled = pl.col("status") == MANUAL  # a settled account keeps the evidence and the review written by resolve
+    want = pl.when(pl.col("status") == ASSIGNED).then(pl.col("territory"))
+    before = pl.when(pl.col("held").is_not_null() & (pl.col("held") != "")).then("held").otherwise("first")
+    return rows.with_columns(
+        want.alias("want"),
+        (pl.col("was").ne_missing(pl.col("status")) | (~settled & pl.col("had").ne_missing(pl.col("evidence"))))
+        .alias("update"),
+        (~settled & (pl.col("was").ne_missing(pl.col("status")) | before.ne_missing(want))).alias("changed"),
+    )
+
+
+def _diff(out: AssignPlan, org: _Org, rows: pl.DataFrame) -> None:
+    """The writes that make the CRM hold ``rows``' outcomes, in account order (an account's deletes in the
+    order its territories first appear among its associations)."""
+    wanted = rows.filter(pl.col("want").is_not_null()).select("Id", "want")
+    out.creates = Rows(wanted.join(org.rules, left_on=["Id", "want"], right_on=["ObjectId", "territory"],
+                                   how="anti", maintain_order="left"))
+    deletes = (org.rules.join(rows.select("Id", "__row", "want"), left_on="ObjectId", right_on="Id", how="inner")
+               .filter(pl.col("territory").ne_missing(pl.col("want"))).sort("__row", "first"))
+    out.deletes = Rows(deletes.select("Id", "ObjectId", "territory"))
+    out.field_updates = FieldUpdates(rows.filter("update").select("Id", "status", "evidence"))
+    out.changed = Lookup(rows.filter("changed").select("Id", "want"))
+
+
+def _moves(before: Assignments, after: Assignments, names: pl.DataFrame, old: GtmConfig,
            new: GtmConfig) -> list[Move]:
-    was = {r[0]: (r[1], r[2]) for r in before.frame.select("Id", "status", "territory").iter_rows()}
-    moves = []
-    for account_id, status, territory in after.frame.select("Id", "status", "territory").iter_rows():
-        old_status, old_territory = was.get(account_id, (None, None))
-        if (old_status, old_territory) != (status, territory):
-            moves.append(Move(account_id=account_id, name=names.get(account_id), before=old_territory or old_status,
-                              after=territory or status, before_owner=_holder(old, old_territory),
-                              after_owner=_holder(new, territory)))
-    return moves
+    was = before.frame.select("Id", pl.col("status").alias("old_status"), pl.col("territory").alias("old_territory"))
+    moved = (after.frame.select("Id", "status", "territory").join(was, on="Id", how="left", maintain_order="left")
+             .filter(pl.col("old_status").ne_missing(pl.col("status"))
+                     | pl.col("old_territory").ne_missing(pl.col("territory")))
+             .join(names.select("Id", "Name"), on="Id", how="left", maintain_order="left"))
+    old_owner = _holders(old, moved.get_column("old_territory").unique().to_list())
+    new_owner = _holders(new, moved.get_column("territory").unique().to_list())
+    return [Move(account_id=account_id, name=name, before=old_territory or old_status, after=territory or status,
+                 before_owner=old_owner[old_territory], after_owner=new_owner[territory])
+            for account_id, status, territory, old_status, old_territory, name in moved.iter_rows()]
 
 
 @dataclass
@@ -273,7 +505,7 @@ def _tick(progress: Progress | None, out: AssignResult, total: int) -> None:
         progress(out.created + out.deleted + out.updated + len(out.failures), total)
 
 
-def _count(out: AssignResult, kind: str, chunk: list[Any], results: list[Any]) -> None:
+def _count(out: AssignResult, kind: str, chunk: Sequence[Any], results: list[Any]) -> None:
     for item, res in zip(chunk, results, strict=True):
         if res.success:
             setattr(out, kind, getattr(out, kind) + 1)
@@ -351,13 +583,13 @@ def resolve(cfg: GtmConfig, crm: CRM, decisions: DecisionStore, account_id: str,
             raise InputError(f"nothing to approve: no single proposed territory (candidates: {options}); "
                              "choose one with --territory", field="approve")
     (tree,) = _require(cfg, "territories")
-    org = _read_org(crm, tree.model.developer_name, [])
-    if territory not in org.territory_ids:
+    ids = _territory_ids(crm, tree.model.developer_name)
+    if territory not in ids:
         raise NotFound(f"territory {territory!r} is not in the CRM's model {tree.model.developer_name}")
-    stale = list(org.rule_assoc.get(account_id, {}).values())
+    stale = _rule_associations(crm, ids, account_id)
     if stale:
         crm.bulk_delete("ObjectTerritory2Association", stale)
-    crm.create(ObjectTerritory2Association(ObjectId=account_id, Territory2Id=org.territory_ids[territory],
+    crm.create(ObjectTerritory2Association(ObjectId=account_id, Territory2Id=ids[territory],
                                            AssociationCause=MANUAL_CAUSE))
     review = {"decided_by": actor, "why": reason, "approved": approve, "was": status, "territory": territory,
               "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
@@ -369,6 +601,18 @@ def resolve(cfg: GtmConfig, crm: CRM, decisions: DecisionStore, account_id: str,
         explanation=f"{actor} put {account_id} in {territory} ({'approved' if approve else 'chosen'}; was {status})"
                     + (f": {reason}" if reason else ""),
         config_version=cfg.version, inputs_digest=digest(found), actor=actor))
+
+
+def _rule_associations(crm: CRM, ids: Mapping[str, str], account_id: str) -> list[str]:
+    """The ids of one account's rule associations to the model's territories (the last one per territory)."""
+    names = {v: k for k, v in ids.items()}
+    found: dict[str, str] = {}
+    query = Query("ObjectTerritory2Association", (Filter("ObjectId", "eq", account_id),), (("Id", False),))
+    for a in crm.query_all(query):
+        terr = names.get(a.Territory2Id or "")  # type: ignore[attr-defined]
+        if terr is not None and a.AssociationCause != MANUAL_CAUSE:  # type: ignore[attr-defined]
+            found[terr] = a.Id or ""
+    return list(found.values())
 
 
 def pending_evidence(account: Account | Any) -> dict[str, Any]:
