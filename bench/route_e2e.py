@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import polars as pl  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 
 CONFIG = ROOT / "examples" / "acme" / "config"
 TEMPLATE = 20_000
