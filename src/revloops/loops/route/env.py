@@ -56,6 +56,13 @@ class RouteEnv:
                    territory_rules=compile_rules(match, "Account") if match is not None else None,
                    rules_file=rules if rules is not None else cfg.get("rules"))
 
+    def with_config(self, cfg: GtmConfig, rules: Any | None = None) -> RouteEnv:
+        """This snapshot's users and accounts under another config (a proposal, another revision)."""
+        match = cfg.get("match_rules")
+        return RouteEnv(cfg=cfg, directory=self.directory, accounts=self.accounts,
+                        territory_rules=compile_rules(match, "Account") if match is not None else None,
+                        rules_file=rules if rules is not None else cfg.get("rules"), built_at=self.built_at)
+
     def stale(self) -> bool:
         return time.monotonic() - self.built_at > REFRESH_SECONDS
 

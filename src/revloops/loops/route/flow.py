@@ -46,7 +46,8 @@ def cached_env(plat: Ports) -> RouteEnv | None:
 def route_env(plat: Ports, cfg: GtmConfig | None = None, rules: Any | None = None) -> RouteEnv:
     """The cached routing snapshot of the platform's config (rebuilt when stale or for another config)."""
     if cfg is not None or rules is not None:
-        return RouteEnv.load(cfg or plat.config, plat.crm, rules)
+        # another config over the same CRM snapshot: the users and accounts are the current snapshot's
+        return route_env(plat).with_config(cfg or plat.config, rules)
     env = _SNAPSHOTS.get(plat)
     if env is not None and not env.stale() and env.cfg.version == plat.config.version:
         return env
@@ -196,12 +197,17 @@ class BatchRouter:
         self.kinds = {r.id: str(r.action.type) for r in self.compiled.rules}
         self.seen = 0
 
-    def route(self, frame: pl.DataFrame) -> RoutePlan:
-        """Route one chunk (a frame of ``columns`` at least)."""
+    def route(self, frame: pl.DataFrame, contexts: pl.DataFrame | None = None) -> RoutePlan:
+        """Route one chunk (a frame of ``columns`` at least); ``contexts``: its context frame when another
+        router over the same snapshot computed it already (it carries ``fields`` at least)."""
         n = frame.height
         created = frame.get_column("CreatedDate")
         day = created.dt.date() if isinstance(created.dtype, pl.Datetime) else created.cast(pl.Date, strict=False)
-        contexts = context_frame(self.env, frame, self.sobject, self.fields).with_columns(
+        if contexts is None:
+            contexts = context_frame(self.env, frame, self.sobject, self.fields)
+        if not self.fields:  # rules that read nothing: the frame still has its rows
+            contexts = pl.DataFrame({"__none": pl.Series([None] * n, dtype=pl.Boolean)})
+        contexts = contexts.select(self.fields or ["__none"]).with_columns(
             day.fill_null(self.today).alias(DAY), pl.int_range(n, dtype=pl.Int64).alias(ROW))
         ordered = contexts.sort(DAY, maintain_order=True)
         rule_index = np.full(n, -1, dtype=np.int64)
@@ -309,8 +315,13 @@ def compare(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = Non
     moves: list[Move] = []
     rotation = capped_before = capped_after = 0
     columns = list(dict.fromkeys([*before.columns, *after.columns]))
+    # contexts depend on the snapshot (accounts) and the segments, not on the rules: one computation serves both
+    shared = before_env.accounts is after_env.accounts and \
+        before_env.cfg.get("capacity") == after_env.cfg.get("capacity")
+    fields = list(dict.fromkeys([*before.fields, *after.fields]))
     for frame in frames_of(records, sobject, columns):
-        a, b = before.route(frame), after.route(frame)
+        contexts = context_frame(before_env, frame, sobject, fields) if shared else None
+        a, b = before.route(frame, contexts), after.route(frame, contexts)
         tally.add(a if current is before else b)
         found, rotated = _moves(before_env, after_env, a, b)
         moves.extend(found)
