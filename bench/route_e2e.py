@@ -157,7 +157,8 @@ def figure(name: str, db: str, limit: int | None) -> dict[str, Any]:
     if name == "floor":
         router = BatchRouter(route_env(app.platform), "Lead", {}, None)
         start = time.perf_counter()  # the snapshot above is the preview's work, not the floor's
-        rows = sum(f.height for f in app.platform.crm.read_columns("Lead", router.columns, limit=limit))
+        rows = sum(f.height for f in app.platform.crm.read_columns("Lead", router.columns, limit=limit,
+                                                                   created_order=True))
         out: dict[str, Any] = {"rows": rows, "columns": len(router.columns)}
     elif name == "preview":
         result = app.preview_routing(caller, source)

@@ -100,3 +100,35 @@ def test_postgres_frames_equal_the_records(postgres: PostgresServer) -> None:  #
     assert all(f.schema == frame_schema("Lead", COLUMNS) for f in frames)
     assert pl.concat(frames).sort("Id").equals(_expected(crm))
     engine.dispose()
+
+
+def _shuffle_creation(crm: LocalCRM) -> pl.DataFrame:
+    """Creation times against the insertion order (as a load of an old export leaves them), a few missing; the
+    expected frame in creation order, records without a creation time last."""
+    import sqlalchemy as sa
+
+    table = SOBJECT_TABLES["Lead"]
+    with crm.engine.begin() as conn:
+        ids = sorted(row[0] for row in conn.execute(sa.select(table.c.Id)))
+        for i, record_id in enumerate(ids):
+            when = None if i % 50 == 0 else dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=(i * 37) % 500)
+            conn.execute(table.update().where(table.c.Id == record_id).values(CreatedDate=when))
+    return _expected(crm).sort(["CreatedDate", "Id"], nulls_last=True)
+
+
+@pytest.mark.parametrize("child_rows", [0, 10**9], ids=["child-process", "in-process"])
+def test_sqlite_reads_in_creation_order(sqlite_crm: LocalCRM, child_rows: int) -> None:
+    expected = _shuffle_creation(sqlite_crm)
+    frames = list(read_frames(sqlite_crm.engine, SOBJECT_TABLES["Lead"], "Lead", COLUMNS, chunk_rows=128,
+                              created_order=True, child_rows=child_rows))
+    assert pl.concat(frames).equals(expected)
+
+
+def test_postgres_reads_in_creation_order(postgres: PostgresServer) -> None:  # noqa: F811
+    postgres.reset()
+    engine = open_database(postgres.url())
+    crm = LocalCRM(engine)
+    crm.bulk_create(_leads(300))
+    expected = _shuffle_creation(crm)
+    assert pl.concat(list(crm.read_columns("Lead", COLUMNS, chunk_rows=64, created_order=True))).equals(expected)
+    engine.dispose()

@@ -136,7 +136,7 @@ class RouteActions(AppBase):
             crm, sobject, limit = self.platform.crm, source.sobject, source.limit
 
             def read(columns: Sequence[str]) -> Iterator[pl.DataFrame]:
-                return crm.read_columns(sobject, columns, limit=limit)
+                return crm.read_columns(sobject, columns, limit=limit, created_order=True)
 
             return read
         return self.records_of(source)

@@ -113,3 +113,13 @@ def conform(frame: pl.DataFrame, sobject: str, columns: Sequence[str]) -> pl.Dat
         else:
             exprs.append(col.cast(dtype, strict=False).alias(name))
     return frame.select(exprs)
+
+
+def in_created_order(frames: Iterable[pl.DataFrame], chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+    """Frames re-cut in creation order (``CreatedDate``, then ``Id``; none last), for a source that cannot
+    order its reads (Salesforce's Bulk API 2.0 takes no ORDER BY): the columns read are held whole to sort them."""
+    parts = list(frames)
+    if not parts:
+        return
+    whole = pl.concat(parts).sort(["CreatedDate", "Id"], nulls_last=True, maintain_order=True)
+    yield from whole.iter_slices(chunk_rows)

@@ -124,17 +124,21 @@ class CRM(abc.ABC):
                 return
 
     def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-                     limit: int | None = None) -> Iterator[pl.DataFrame]:
+                     limit: int | None = None, created_order: bool = False) -> Iterator[pl.DataFrame]:
         """Every stored record of ``sobject`` as frames of ``columns`` (``revloops.core.frames.frame_schema``),
-        at most ``chunk_rows`` rows each, so a batch path's memory stays bounded whatever the table's size.
+        at most ``chunk_rows`` rows each, so a batch path's memory stays bounded whatever the table's size;
+        with ``created_order`` in creation order (``CreatedDate``, then ``Id``; records without one last), as a
+        simulation that replays history needs them.
 
         This default builds the frames from ``query_all``; adapters override it with a columnar read (the
         embedded CRM straight from its database, Salesforce through Bulk API 2.0 query jobs).
         """
-        from revloops.core.frames import CHUNK_ROWS, chunked
+        from revloops.core.frames import CHUNK_ROWS, chunked, in_created_order
 
-        records = self.query_all(Query(sobject, limit=limit))
-        yield from chunked(records, sobject, columns, chunk_rows or CHUNK_ROWS)
+        order = (("CreatedDate", False), ("Id", False)) if created_order else ()
+        records = self.query_all(Query(sobject, order_by=order, limit=limit))
+        frames = chunked(records, sobject, columns, chunk_rows or CHUNK_ROWS)
+        yield from in_created_order(frames, chunk_rows or CHUNK_ROWS) if created_order else frames
 
     def find_one(self, query: Query) -> SObject | None:
         """The first record matching ``query``, or None."""

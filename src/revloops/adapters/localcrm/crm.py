@@ -121,10 +121,11 @@ class LocalCRM(CRM):
 
     # -- reads -------------------------------------------------------------------------------------
     def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-                     limit: int | None = None) -> Iterator[pl.DataFrame]:
+                     limit: int | None = None, created_order: bool = False) -> Iterator[pl.DataFrame]:
         """Stored records straight from the database into frames (connectorx: Arrow, no object per row),
         chunk by chunk in key order; an in-memory SQLite database is read through its own connection."""
-        yield from read_frames(self.engine, _table(sobject), sobject, columns, chunk_rows=chunk_rows, limit=limit)
+        yield from read_frames(self.engine, _table(sobject), sobject, columns, chunk_rows=chunk_rows, limit=limit,
+                               created_order=created_order)
 
     def _to_record(self, sobject: str, row: sa.Row[Any] | Mapping[str, Any]) -> SObject:
         # Rows were validated on the way in and come back typed by the column types, so they are built

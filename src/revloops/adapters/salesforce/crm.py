@@ -21,6 +21,7 @@ from revloops.adapters.salesforce import bulk, soql
 from revloops.adapters.salesforce.auth import JwtBearerAuth, SessionAuth
 from revloops.adapters.salesforce.transport import ApiUsage, SalesforceClient
 from revloops.core.errors import InputError, NotFound, RecordRejected, UpstreamRejected
+from revloops.core.frames import CHUNK_ROWS, in_created_order
 from revloops.core.records import SObject
 from revloops.ports.crm import CRM, Page, Query, RecordError, SaveResult
 from revloops.settings import Settings
@@ -154,14 +155,17 @@ class SalesforceCRM(CRM):
         return Page(records, token, int(batch["totalSize"]))
 
     def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-                     limit: int | None = None) -> Iterator[pl.DataFrame]:
+                     limit: int | None = None, created_order: bool = False) -> Iterator[pl.DataFrame]:
         """Frames of ``columns`` through a Bulk API 2.0 query job; a read limited to a REST page or two
-        (``BulkOptions.rest_max_rows``) takes the REST query instead, which needs no job."""
+        (``BulkOptions.rest_max_rows``) takes the REST query instead, which needs no job. Bulk API 2.0 takes no
+        ORDER BY, so a read in creation order is sorted here, holding the columns read whole."""
         if limit is not None and 0 <= limit <= self.bulk_options.rest_max_rows:
             bulk.check_read(sobject, columns, chunk_rows=chunk_rows, limit=limit)  # refuse now, as Bulk would
-            return super().read_columns(sobject, columns, chunk_rows=chunk_rows, limit=limit)
-        return bulk.read_frames(self.client, sobject, columns, chunk_rows=chunk_rows, limit=limit,
-                                options=self.bulk_options)
+            return super().read_columns(sobject, columns, chunk_rows=chunk_rows, limit=limit,
+                                        created_order=created_order)
+        frames = bulk.read_frames(self.client, sobject, columns, chunk_rows=chunk_rows, limit=limit,
+                                  options=self.bulk_options)
+        return in_created_order(frames, chunk_rows or CHUNK_ROWS) if created_order else frames
 
     # -- single-record writes -----------------------------------------------------------------------
     def create(self, record: SObject) -> str:

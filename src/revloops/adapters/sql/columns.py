@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from revloops.core.errors import InputError, UpstreamUnavailable
 from revloops.core.frames import CHUNK_ROWS, conform, frame_schema
 
-_KEY = "__key"
+_KEY = "__key"  # the key columns of a keyset read: __key0, __key1
 #: SQLite tables up to this many rows are read in process (a child process costs a few hundred ms to start)
 CHILD_READ_ROWS = 20_000
 _LENGTH = struct.Struct("<Q")
@@ -42,10 +42,11 @@ def _sqlite_file(engine: sa.Engine) -> str | None:
 
 
 def read_frames(engine: sa.Engine, table: sa.Table, sobject: str, columns: Sequence[str], *,
-                chunk_rows: int | None = None, limit: int | None = None,
+                chunk_rows: int | None = None, limit: int | None = None, created_order: bool = False,
                 child_rows: int = CHILD_READ_ROWS) -> Iterator[pl.DataFrame]:
     """Frames of ``columns`` of every row of ``table`` (at most ``limit``), at most ``chunk_rows`` rows each,
-    in key order.
+    in key order, or with ``created_order`` in creation order (``CreatedDate``, then ``Id``; records without a
+    creation time last), read through the table's (CreatedDate, Id) index.
 
     Raises:
         InputError: a column the table does not have.
@@ -58,15 +59,16 @@ def read_frames(engine: sa.Engine, table: sa.Table, sobject: str, columns: Seque
     backend = engine.url.get_backend_name()
     if backend == "postgresql":
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        raw = _keyset_pages(url, _keyset_sql(engine, table, columns, table.c.Id), size, limit)
+        raw = _keyset_pages(url, _phases(engine, table, columns, table.c.Id, created_order), size, limit)
     elif backend == "sqlite" and _sqlite_file(engine) and _rows(engine, table, limit) > child_rows:
         key: sa.ColumnElement[Any] = sa.literal_column("rowid")
-        raw = _child_pages(f"sqlite://{_sqlite_file(engine)}", _keyset_sql(engine, table, columns, key), size, limit)
+        raw = _child_pages(f"sqlite://{_sqlite_file(engine)}", _phases(engine, table, columns, key, created_order),
+                           size, limit)
     else:
-        yield from _read_in_process(engine, table, sobject, columns, size, limit)
+        yield from _read_in_process(engine, table, sobject, columns, size, limit, created_order)
         return
     for frame in raw:
-        yield conform(frame.drop(_KEY), sobject, columns)
+        yield conform(frame.drop([c for c in frame.columns if c.startswith(_KEY)]), sobject, columns)
 
 
 def _rows(engine: sa.Engine, table: sa.Table, limit: int | None) -> int:
@@ -76,16 +78,32 @@ def _rows(engine: sa.Engine, table: sa.Table, limit: int | None) -> int:
     return count if limit is None else min(count, limit)
 
 
-def _keyset_sql(engine: sa.Engine, table: sa.Table, columns: Sequence[str], key: Any) -> dict[str, str]:
-    """The first page's query and the template of the next ones (``{last}`` and ``{n}`` filled in per page)."""
+def _phases(engine: sa.Engine, table: sa.Table, columns: Sequence[str], key: Any,
+            created_order: bool) -> list[dict[str, Any]]:
+    """The keyset reads of a table, one after the other: each a first page's query and the template of the
+    next ones (``{k0}``, ``{k1}``: the last row's key values; ``{n}``: the page size)."""
     cols = [table.c[name] for name in columns]
-    first = sa.select(*cols, key.label(_KEY)).order_by(key).limit(sa.literal_column("{n}"))
-    after = first.where(key > sa.literal_column("{last}"))
 
     def text(stmt: sa.Select[Any]) -> str:
         return str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
-    return {"first": text(first), "next": text(after)}
+    def phase(keys: list[Any], where: Any = None, labels: list[Any] | None = None) -> dict[str, Any]:
+        first = sa.select(*cols, *(k.label(f"{_KEY}{i}") for i, k in enumerate(labels or keys))) \
+            .order_by(*keys).limit(sa.literal_column("{n}"))
+        if where is not None:
+            first = first.where(where)
+        marks: list[Any] = [sa.literal_column(f"{{k{i}}}") for i in range(len(keys))]
+        if engine.url.get_backend_name() == "postgresql" and len(keys) == 2:
+            marks[0] = sa.cast(marks[0], table.c.CreatedDate.type)  # the key comes back as its text
+        after = first.where(sa.tuple_(*keys) > sa.tuple_(*marks)) if len(keys) > 1 else first.where(keys[0] > marks[0])
+        return {"first": text(first), "next": text(after), "keys": len(keys)}
+
+    if not created_order:
+        return [phase([key])]
+    created = table.c.CreatedDate
+    # ordered and compared on the column (its index), the last value read back as the text the database keeps
+    dated = phase([created, table.c.Id], created.is_not(None), labels=[sa.cast(created, sa.Text), table.c.Id])
+    return [dated, phase([table.c.Id], created.is_(None))]
 
 
 def _literal(value: Any) -> str:
@@ -94,35 +112,38 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _pages(read: Any, sql: dict[str, str], size: int, limit: int | None) -> Iterator[pl.DataFrame]:
-    last: Any = None
+def _pages(read: Any, phases: list[dict[str, Any]], size: int, limit: int | None) -> Iterator[pl.DataFrame]:
     left = limit
-    while left is None or left > 0:
-        n = size if left is None else min(size, left)
-        query = (sql["first"] if last is None else sql["next"].replace("{last}", _literal(last))).replace("{n}", str(n))
-        frame: pl.DataFrame = read(query)
-        if frame.height == 0:
-            return
-        last = frame[_KEY][-1]
-        yield frame
-        if left is not None:
-            left -= frame.height
-        if frame.height < n:
-            return
+    for sql in phases:
+        last: list[Any] | None = None
+        while left is None or left > 0:
+            n = size if left is None else min(size, left)
+            query = sql["first"] if last is None else sql["next"]
+            for i, value in enumerate(last or ()):
+                query = query.replace(f"{{k{i}}}", _literal(value))
+            frame: pl.DataFrame = read(query.replace("{n}", str(n)))
+            if frame.height == 0:
+                break
+            last = [frame[f"{_KEY}{i}"][-1] for i in range(int(sql["keys"]))]
+            yield frame
+            if left is not None:
+                left -= frame.height
+            if frame.height < n:
+                break
 
 
-def _keyset_pages(url: str, sql: dict[str, str], size: int, limit: int | None) -> Iterator[pl.DataFrame]:
+def _keyset_pages(url: str, phases: list[dict[str, Any]], size: int, limit: int | None) -> Iterator[pl.DataFrame]:
     import connectorx as cx
 
     def read(query: str) -> pl.DataFrame:
         return pl.from_arrow(cx.read_sql(url, query, return_type="arrow"))  # type: ignore[return-value]
 
-    yield from _pages(read, sql, size, limit)
+    yield from _pages(read, phases, size, limit)
 
 
-def _child_pages(url: str, sql: dict[str, str], size: int, limit: int | None) -> Iterator[pl.DataFrame]:
+def _child_pages(url: str, phases: list[dict[str, Any]], size: int, limit: int | None) -> Iterator[pl.DataFrame]:
     """Pages read by a child process, streamed back as length-prefixed Arrow IPC."""
-    job = json.dumps({"url": url, "sql": sql, "size": size, "limit": limit})
+    job = json.dumps({"url": url, "phases": phases, "size": size, "limit": limit})
     child = subprocess.Popen([sys.executable, "-m", "revloops.adapters.sql.columns"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdin is not None and child.stdout is not None
@@ -143,8 +164,10 @@ def _child_pages(url: str, sql: dict[str, str], size: int, limit: int | None) ->
 
 
 def _read_in_process(engine: sa.Engine, table: sa.Table, sobject: str, columns: Sequence[str],
-                     size: int, limit: int | None) -> Iterator[pl.DataFrame]:
+                     size: int, limit: int | None, created_order: bool) -> Iterator[pl.DataFrame]:
     stmt = sa.select(*(table.c[name] for name in columns))
+    if created_order:  # records without a creation time last, as the keyset read has them
+        stmt = stmt.order_by(table.c.CreatedDate.is_(None), table.c.CreatedDate, table.c.Id)
     if limit is not None:
         stmt = stmt.limit(limit)
     with engine.connect() as conn:
@@ -164,7 +187,7 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     def read(query: str) -> pl.DataFrame:
         return pl.from_arrow(cx.read_sql(job["url"], query, return_type="arrow"))  # type: ignore[return-value]
 
-    for frame in _pages(read, job["sql"], int(job["size"]), job["limit"]):
+    for frame in _pages(read, job["phases"], int(job["size"]), job["limit"]):
         buffer = BytesIO()
         frame.write_ipc_stream(buffer)
         data = buffer.getvalue()

@@ -31,6 +31,8 @@ _TYPES: dict[type, Any] = {
     dt.date: sa.Date,
     dt.datetime: lambda: sa.DateTime(timezone=True),
 }
+#: objects batch paths read in creation order (routing simulations replay it): indexed on (CreatedDate, Id)
+CREATION_ORDERED = frozenset({"Lead", "Account", "Contact", "Opportunity"})
 #: fields worth an index beyond the primary key and external ids
 _INDEXED = {"OwnerId", "Email", "SystemModstamp", "AccountId", "WhoId", "ObjectId", "Territory2Id", "UserId"}
 
@@ -58,7 +60,9 @@ def sobject_table(model: type[SObject]) -> sa.Table:
                 index=name in _INDEXED,
             )
         )
-    return sa.Table(f"sf_{model.sobject_type.lower()}", metadata, *columns)
+    name = f"sf_{model.sobject_type.lower()}"
+    indexes = [sa.Index(f"ix_{name}_created", "CreatedDate", "Id")] if model.sobject_type in CREATION_ORDERED else []
+    return sa.Table(name, metadata, *columns, *indexes)
 
 
 SOBJECT_TABLES: dict[str, sa.Table] = {name: sobject_table(model) for name, model in SOBJECTS.items()}
