@@ -7,7 +7,7 @@ record by record, in record order, so the rotation sees the same sequence as one
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,20 @@ class _Memo:
         self._codes: dict[str, int] = {UNROUTED: 0}
         self._columns: dict[str, list[str]] = {}
         self._values: dict[str, list[Any]] = {}
+
+    def value(self, name: str, index: int) -> Any:
+        """The value of field ``name`` in row ``index`` (None: missing), as ``row_context`` reads it."""
+        cols = self._columns.get(name)
+        if cols is None:
+            cols = self._columns[name] = _field_columns(self.frame, name)
+        for col in cols:
+            values = self._values.get(col)
+            if values is None:
+                values = self._values[col] = self.frame.get_column(col).to_list()
+            value = values[index]
+            if value is not None:
+                return value
+        return None
 
     def _row(self, index: int, fields: Sequence[str]) -> dict[str, Any]:
         """``row_context`` of one row, reading each column once for the whole frame (rows walked one by one
@@ -146,10 +160,17 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
             owners[miss], chosen[miss], open_[miss] = memo.code(f"pending:{rule.id}"), k, False
     stateful = np.flatnonzero(resume >= 0)
     if len(stateful):
-        matrix = np.stack([col[stateful] for col in columns], axis=1).tolist()
-        contexts = _contexts(frame, stateful, _stateful_fields(compiled, resolver, frame, resume[stateful]))
-        for j, (i, k) in enumerate(zip(stateful.tolist(), resume[stateful].tolist(), strict=True)):
-            owner, chosen[i] = _finish(compiled, memo, matrix[j], i, k, contexts[j])
+        # per row, the rules it may still walk into: those holding at or after the one it stopped at
+        matrix = np.stack([col[stateful] for col in columns], axis=1)
+        matrix &= np.arange(len(columns))[None, :] >= resume[stateful][:, None]
+        at, rule_of = np.nonzero(matrix)
+        walks = [w.tolist() for w in np.split(rule_of, np.searchsorted(at, np.arange(1, len(stateful))))]
+        if getattr(resolver, "batch_owner", None) is not None:
+            contexts: Sequence[Mapping[str, Any]] = [_RowView(memo, i) for i in stateful.tolist()]
+        else:
+            contexts = _contexts(frame, stateful, _all_fields(compiled.fields, frame))
+        for j, i in enumerate(stateful.tolist()):
+            owner, chosen[i] = _finish(compiled, memo, walks[j], i, contexts[j])
             owners[i] = memo.code(owner)
     names = np.array([r.id for r in compiled.rules] + [None], dtype=object)
     return BatchOutcome(chosen, names[chosen].tolist(), np.array(memo.table, dtype=object)[owners].tolist())
@@ -178,19 +199,45 @@ def _contexts(frame: pl.DataFrame, rows: np.ndarray, fields: Sequence[str]) -> l
     return out
 
 
-def _finish(compiled: CompiledRules, memo: _Memo, row: Sequence[bool], i: int, k: int,
+def _finish(compiled: CompiledRules, memo: _Memo, walk: Sequence[int], i: int,
             ctx: Mapping[str, Any]) -> tuple[str, int]:
-    while k < len(compiled.rules):
-        if row[k]:
-            rule = compiled.rules[k]
-            owner = _stateful_owner(memo.resolver, rule.action, ctx) if memo.deps[k] is None \
-                else memo.one(k, i).owner_id
-            if owner is not None:
-                return owner, k
-            if rule.on_unresolved == "pending":
-                return f"pending:{rule.id}", k
-        k += 1
+    """Walk row ``i`` through the rules that hold on it (``walk``, in order) until one resolves."""
+    for k in walk:
+        rule = compiled.rules[k]
+        owner = _stateful_owner(memo.resolver, rule.action, ctx) if memo.deps[k] is None \
+            else memo.one(k, i).owner_id
+        if owner is not None:
+            return owner, k
+        if rule.on_unresolved == "pending":
+            return f"pending:{rule.id}", k
     return UNROUTED, -1
+
+
+class _RowView(Mapping[str, Any]):
+    """One row of the frame as a context, read on demand (a stateful handler reads a field or two of it; a
+    dict of every field per row would cost more than the handler)."""
+
+    __slots__ = ("_memo", "_i")
+
+    def __init__(self, memo: _Memo, index: int) -> None:
+        self._memo, self._i = memo, index
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._memo.value(key, self._i)
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._memo.value(key, self._i)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        names = dict.fromkeys(c.split("@", 1)[0] for c in self._memo.frame.columns)
+        return (n for n in names if self._memo.value(n, self._i) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _stateful_owner(resolver: BatchResolver, action: Any, ctx: Mapping[str, Any]) -> str | None:
@@ -203,23 +250,6 @@ def _stateful_owner(resolver: BatchResolver, action: Any, ctx: Mapping[str, Any]
         return fast(action, ctx)  # type: ignore[no-any-return]
     except Exception:  # noqa: BLE001 - as _call: a failing handler must not lose the record
         return None
-
-
-def _stateful_fields(compiled: CompiledRules, resolver: BatchResolver, frame: pl.DataFrame,
-                     resumed: np.ndarray) -> list[str]:
-    """The fields the rows finished one by one need in their context: every field, unless the resolver says
-    what its stateful actions read (``context_fields``) and every rule a row may still walk into is covered."""
-    declared = getattr(resolver, "context_fields", None)
-    if declared is None or not len(resumed):
-        return _all_fields(compiled.fields, frame)
-    names: list[str] = []
-    for k in range(int(resumed.min()), len(compiled.rules)):
-        fields = declared(compiled.rules[k].action)
-        if fields is None:
-            return _all_fields(compiled.fields, frame)
-        names.extend(fields)
-    present = {c.split("@", 1)[0] for c in frame.columns}
-    return [f for f in dict.fromkeys(names) if f in present]
 
 
 def _all_fields(fields: Sequence[str], frame: pl.DataFrame) -> list[str]:

@@ -353,8 +353,9 @@ def _moves(before_env: RouteEnv, after_env: RouteEnv, before: RoutePlan, after: 
     moved = judged.filter(pl.col("reason").is_not_null())
     names_a = {o: _name(before_env, o) for o in moved.get_column("owner_a").unique().to_list()}
     names_b = {o: _name(after_env, o) for o in moved.get_column("owner_b").unique().to_list()}
-    moves = [Move(record_id=rid, old_rule=ra, new_rule=rb, old_owner=oa, new_owner=ob,
-                  old_owner_name=names_a[oa], new_owner_name=names_b[ob], reason=why)
+    # the values are the batch's own strings, already of the model's types: built without validating each
+    moves = [Move.model_construct(record_id=rid, old_rule=ra, new_rule=rb, old_owner=oa, new_owner=ob,
+                                  old_owner_name=names_a[oa], new_owner_name=names_b[ob], reason=why)
              for rid, ra, rb, oa, ob, why in moved.select("id", "rule_a", "rule_b", "owner_a", "owner_b", "reason")
              .iter_rows()]
     return moves, rotation

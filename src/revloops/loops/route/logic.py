@@ -140,18 +140,6 @@ class RouteHandlers:
             return tuple(self.territory_rules.fields)
         return None
 
-    def context_fields(self, action: Any) -> tuple[str, ...] | None:
-        """What a stateful action reads of a row's context when the batch path finishes it one by one
-        (``()`` for a stateless one: its answer comes from the frame)."""
-        if self.depends_on(action) is not None:
-            return ()
-        kind = action.type
-        if kind == "round_robin":
-            return ("__row", "__day")
-        if kind == "territory":
-            return (*(self.territory_rules.fields if self.territory_rules else ()), "__row", "__day")
-        return None
-
     def batch_owner(self, action: Any, ctx: Mapping[str, Any]) -> str | None:
         """The owner ``self(action, ctx)`` answers, without its detail and summary (the batch path asks this
         for every record a rotation decides)."""
