@@ -292,11 +292,14 @@ def main_for(db: str, accounts: int, *, seed: int = 7, repeat: int = 2, settled:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="100,000 accounts")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each figure (the best is kept)")
     parser.add_argument("--postgres", action="store_true", help="a throwaway Postgres server, not a SQLite file")
     parser.add_argument("--settled", action="store_true", help="also a second run, the first one's writes stored")
     args = parser.parse_args()
+    if args.quick:
+        args.accounts = min(args.accounts, 100_000)
     if args.postgres:
         from revloops.testing.postgres import throwaway_postgres
 

@@ -287,6 +287,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=0)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--assign", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="200,000 leads, the old path on 10,000")
     parser.add_argument("--figure")
     parser.add_argument("--db")
     parser.add_argument("--limit", type=int)
@@ -294,6 +295,8 @@ def main() -> None:
     if args.figure:
         print(json.dumps(figure(args.figure, args.db, args.limit)))
         return
+    if args.quick:
+        args.leads, args.old = min(args.leads, 200_000), min(args.old, 10_000)
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{tmp}/state.db", args.leads, args.old, "SQLite")
         if args.big:

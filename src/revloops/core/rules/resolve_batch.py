@@ -74,20 +74,7 @@ class _Memo:
     def _row(self, index: int, fields: Sequence[str]) -> dict[str, Any]:
         """``row_context`` of one row, reading each column once for the whole frame (rows walked one by one
         past a stateful rule ask this per row)."""
-        ctx: dict[str, Any] = {}
-        for name in fields:
-            cols = self._columns.get(name)
-            if cols is None:
-                cols = self._columns[name] = _field_columns(self.frame, name)
-            for col in cols:
-                values = self._values.get(col)
-                if values is None:
-                    values = self._values[col] = self.frame.get_column(col).to_list()
-                value = values[index]
-                if value is not None:
-                    ctx[name] = value
-                    break
-        return ctx
+        return {name: value for name in fields if (value := self.value(name, index)) is not None}
 
     def code(self, owner: str | None) -> int:
         """The code of an owner (-1: unresolved)."""
