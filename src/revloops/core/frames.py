@@ -27,7 +27,8 @@ _DTYPES: dict[type, pl.DataType] = {
 }
 
 
-def _scalar(annotation: Any) -> type:
+def scalar_type(annotation: Any) -> type:
+    """The scalar type of a record field's annotation (the ``X`` of ``X | None``)."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         return args[0]  # type: ignore[no-any-return]
@@ -44,7 +45,7 @@ def field_dtype(sobject: str, name: str) -> pl.DataType:
     info = model.model_fields.get(name)
     if info is None:
         raise InputError(f"{sobject} has no field {name!r}", field=name)
-    return _DTYPES[_scalar(info.annotation)]
+    return _DTYPES[scalar_type(info.annotation)]
 
 
 def frame_schema(sobject: str, columns: Sequence[str] | None = None) -> pl.Schema:

@@ -41,20 +41,30 @@ def next_in_rotation(state: RotationState | None, candidates: Sequence[Candidate
     credit = dict(state.get("credit", {}))
     today = day.isoformat()
     counts = dict(state.get("counts", {})) if state.get("day") == today else {}
-    open_ = [c for c in candidates if c.daily_cap is None or counts.get(c.user_id, 0) < c.daily_cap]
-    if not open_:
-        return None, {"credit": credit, "day": today, "counts": counts}
+    chosen = pick(credit, counts, candidates)
+    return chosen, {"credit": credit, "day": today, "counts": counts}
+
+
+def pick(credit: dict[str, float], counts: dict[str, int], candidates: Sequence[Candidate]) -> str | None:
+    """One smooth weighted round-robin pick, updating ``credit`` and the day's ``counts`` in place: every open
+    member (under its daily cap) gains its weight, the one with the most credit wins (ties: the earlier) and pays
+    back the total. None when every member is capped (nothing changes then)."""
     total = 0.0
-    best: Candidate | None = None
-    for cand in open_:
-        credit[cand.user_id] = credit.get(cand.user_id, 0.0) + cand.weight
+    best: str | None = None
+    best_credit = 0.0
+    for cand in candidates:
+        user = cand.user_id
+        if cand.daily_cap is not None and counts.get(user, 0) >= cand.daily_cap:
+            continue
+        value = credit[user] = credit.get(user, 0.0) + cand.weight
         total += cand.weight
-        if best is None or credit[cand.user_id] > credit[best.user_id]:
-            best = cand
-    assert best is not None
-    credit[best.user_id] -= total
-    counts[best.user_id] = counts.get(best.user_id, 0) + 1
-    return best.user_id, {"credit": credit, "day": today, "counts": counts}
+        if best is None or value > best_credit:
+            best, best_credit = user, value
+    if best is None:
+        return None
+    credit[best] -= total
+    counts[best] = counts.get(best, 0) + 1
+    return best
 
 
 class Rotation(Protocol):
@@ -101,19 +111,4 @@ class SimulatedRotation:
         counts = self.counts.get((pool_id, day))
         if counts is None:
             counts = self.counts[(pool_id, day)] = {}
-        total = 0.0
-        best: str | None = None
-        best_credit = 0.0
-        for cand in candidates:
-            user = cand.user_id
-            if cand.daily_cap is not None and counts.get(user, 0) >= cand.daily_cap:
-                continue
-            value = credit[user] = credit.get(user, 0.0) + cand.weight
-            total += cand.weight
-            if best is None or value > best_credit:
-                best, best_credit = user, value
-        if best is None:
-            return None
-        credit[best] -= total
-        counts[best] = counts.get(best, 0) + 1
-        return best
+        return pick(credit, counts, candidates)

@@ -7,12 +7,11 @@ migrations under ``migrations/`` freeze each version of them.
 from __future__ import annotations
 
 import datetime as dt
-import types
-import typing
 from typing import Any
 
 import sqlalchemy as sa
 
+from revloops.core.frames import scalar_type
 from revloops.core.records import SOBJECTS, SObject
 
 metadata = sa.MetaData(
@@ -37,19 +36,11 @@ CREATION_ORDERED = frozenset({"Lead", "Account", "Contact", "Opportunity"})
 _INDEXED = {"OwnerId", "Email", "SystemModstamp", "AccountId", "WhoId", "ObjectId", "Territory2Id", "UserId"}
 
 
-def python_type(annotation: Any) -> type:
-    """The scalar type inside ``X | None``."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        return args[0]  # type: ignore[no-any-return]
-    return annotation  # type: ignore[no-any-return]
-
-
 def sobject_table(model: type[SObject]) -> sa.Table:
     """The table of one object: one column per field."""
     columns: list[sa.Column[Any]] = []
     for name, info in model.model_fields.items():
-        kind = _TYPES[python_type(info.annotation)]
+        kind = _TYPES[scalar_type(info.annotation)]
         col_type = kind() if callable(kind) and not isinstance(kind, type) else kind
         columns.append(
             sa.Column(

@@ -30,18 +30,6 @@ def _field_columns(frame: pl.DataFrame, name: str) -> list[str]:
     return [c for c in frame.columns if (c == name or c.startswith(name + "@")) and not c.endswith("@present")]
 
 
-def row_context(frame: pl.DataFrame, index: int, fields: Sequence[str]) -> dict[str, Any]:
-    """The flat context of one row (mixed-kind columns merged back into one value)."""
-    ctx: dict[str, Any] = {}
-    for name in fields:
-        for col in _field_columns(frame, name):
-            value = frame[col][index]
-            if value is not None:
-                ctx[name] = value
-                break
-    return ctx
-
-
 class _Memo:
     """Results of stateless handlers, keyed by rule and the values of the fields they depend on.
 
@@ -58,7 +46,7 @@ class _Memo:
         self._values: dict[str, list[Any]] = {}
 
     def value(self, name: str, index: int) -> Any:
-        """The value of field ``name`` in row ``index`` (None: missing), as ``row_context`` reads it."""
+        """The value of field ``name`` in row ``index`` (None: missing), mixed-kind columns read as one value."""
         cols = self._columns.get(name)
         if cols is None:
             cols = self._columns[name] = _field_columns(self.frame, name)
@@ -72,8 +60,8 @@ class _Memo:
         return None
 
     def _row(self, index: int, fields: Sequence[str]) -> dict[str, Any]:
-        """``row_context`` of one row, reading each column once for the whole frame (rows walked one by one
-        past a stateful rule ask this per row)."""
+        """The flat context of one row over ``fields``, reading each column once for the whole frame (rows
+        walked one by one past a stateful rule ask this per row)."""
         return {name: value for name in fields if (value := self.value(name, index)) is not None}
 
     def code(self, owner: str | None) -> int:
@@ -164,7 +152,7 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
 
 
 def _contexts(frame: pl.DataFrame, rows: np.ndarray, fields: Sequence[str]) -> list[dict[str, Any]]:
-    """The flat contexts of many rows at once (as ``row_context`` builds one)."""
+    """The flat contexts of many rows at once (mixed-kind columns merged back into one value)."""
     cols = {name: _field_columns(frame, name) for name in fields}
     names = list(dict.fromkeys(c for cs in cols.values() for c in cs))
     if not names:

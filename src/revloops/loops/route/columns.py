@@ -83,7 +83,7 @@ def _context_value(column: pl.Series) -> pl.Series:
     return column
 
 
-def _email_domain(emails: pl.Series, frame: pl.DataFrame) -> pl.Series:
+def _email_domain(emails: pl.Series) -> pl.Series:
     """``company_domain(email)`` per row: the host read over columns for plain addresses, ``host_of`` for the
     rest; the registrable domain once per distinct host."""
     plain = emails.str.contains(_PLAIN_EMAIL)
@@ -108,7 +108,7 @@ def _account_positions(env: RouteEnv, frame: pl.DataFrame) -> tuple[pl.Series, p
     names = _per_distinct(frame, ["Company"], normalise_company, pl.String(), "qn")
     websites = _per_distinct(frame, ["Website"], company_domain, pl.String(), "wd")
     by_domain = list(index.domain_positions())
-    email_d = _email_domain(frame.get_column("Email"), frame)
+    email_d = _email_domain(frame.get_column("Email"))
     domain = pl.select(pl.when(email_d.is_in(by_domain)).then(email_d)
                        .when(websites.is_in(by_domain)).then(websites).otherwise(None)).to_series()
     keyed = pl.DataFrame({"d": domain, "qn": names})

@@ -203,10 +203,10 @@ class BatchRouter:
         n = frame.height
         created = frame.get_column("CreatedDate")
         day = created.dt.date() if isinstance(created.dtype, pl.Datetime) else created.cast(pl.Date, strict=False)
-        if contexts is None:
-            contexts = context_frame(self.env, frame, self.sobject, self.fields)
         if not self.fields:  # rules that read nothing: the frame still has its rows
             contexts = pl.DataFrame({"__none": pl.Series([None] * n, dtype=pl.Boolean)})
+        elif contexts is None:
+            contexts = context_frame(self.env, frame, self.sobject, self.fields)
         contexts = contexts.select(self.fields or ["__none"]).with_columns(
             day.fill_null(self.today).alias(DAY), pl.int_range(n, dtype=pl.Int64).alias(ROW))
         ordered = contexts.sort(DAY, maintain_order=True)
@@ -285,26 +285,17 @@ def preview(plat: Ports, records: Records, *, sobject: str = "Lead", today: dt.d
     return tally.preview(env, caps)
 
 
-def diff(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = None,
-         after_cfg: GtmConfig | None = None, sobject: str = "Lead", today: dt.date | None = None,
-         caps: bool = True) -> Diff:
+def compare(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = None,
+            after_cfg: GtmConfig | None = None, sobject: str = "Lead", today: dt.date | None = None,
+            caps: bool = True) -> tuple[Diff, Preview]:
     """Every record whose rule, action or owner changes from one config to another (each side the platform's
-    config when not given), old and new side by side.
+    config when not given), old and new side by side, and the preview of the current side; one read of the
+    records, one batch run per side.
 
     Both sides start from the same rotation state. A record that stays on the same rule with the same action
     but lands on another member is rotation (its slot in the rotation is not a decision of the rules): it is
     counted, not listed. A rule that keeps its id but now targets another pool, role, territory, queue or
-    user moves its records.
-    """
-    return compare(plat, records, before_cfg=before_cfg, after_cfg=after_cfg, sobject=sobject, today=today,
-                   caps=caps)[0]
-
-
-def compare(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = None,
-            after_cfg: GtmConfig | None = None, sobject: str = "Lead", today: dt.date | None = None,
-            caps: bool = True) -> tuple[Diff, Preview]:
-    """The diff of two configs and the preview of the current one (the side not given), from one read of the
-    records and one batch run per side."""
+    user moves its records."""
     states = plat.rotation.states()
     before_env = route_env(plat, cfg=before_cfg) if before_cfg is not None else route_env(plat)
     after_env = route_env(plat, cfg=after_cfg) if after_cfg is not None else route_env(plat)

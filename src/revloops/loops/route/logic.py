@@ -144,25 +144,10 @@ class RouteHandlers:
         """The owner ``self(action, ctx)`` answers, without its detail and summary (the batch path asks this
         for every record a rotation decides)."""
         if action.type == "territory":
-            territory, _ = self.territory_of(ctx)
-            if territory is None:
-                return None
-            users = self.holders(territory, action.role)
-            if len(users) <= 1:
-                return users[0].id if users else None
-            return self.rotation.claim(f"territory:{territory}:{action.role}", [Candidate(u.id) for u in users],
-                                       self._claim_day(ctx))
-        if action.type != "round_robin":
-            return self(action, ctx).owner_id
-        found = self._eligible.get(action.pool)
-        if found is None:
-            found = self._eligible[action.pool] = self._eligible_now(action.pool)
-        if not found[0]:
-            return None
-        chosen = self.rotation.claim(action.pool, found[0], self._claim_day(ctx))
-        if chosen is None and isinstance(ctx.get("__row"), int):
-            self.capped_rows.add(ctx["__row"])
-        return chosen
+            return self._territory_claim(action, ctx)[3]
+        if action.type == "round_robin":
+            return self._pool_claim(action, ctx)[0]
+        return self(action, ctx).owner_id
 
     def _user(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
         return _user_result(self.directory.user(action.user), action.user, "user")
@@ -226,21 +211,29 @@ class RouteHandlers:
         territories = {a.territory for a in self.assignments if a.role == role}
         return all(len(self.holders(t, role)) <= 1 for t in territories)
 
-    def _territory(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+    def _territory_claim(self, action: Any, ctx: Mapping[str, Any]) -> tuple[str | None, str | None, list[User],
+                                                                                 str | None]:
+        """(territory, match rule or why not, its holders of the role, the chosen one): the only holder, or the
+        next in the territory's rotation."""
         territory, why = self.territory_of(ctx)
         if territory is None:
-            return HandlerResult(None, reason=why)
+            return None, why, [], None
         users = self.holders(territory, action.role)
+        if len(users) <= 1:
+            return territory, why, users, users[0].id if users else None
+        chosen = self.rotation.claim(f"territory:{territory}:{action.role}", [Candidate(u.id) for u in users],
+                                     self._claim_day(ctx))
+        return territory, why, users, chosen
+
+    def _territory(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
+        territory, why, users, chosen = self._territory_claim(action, ctx)
+        if territory is None:
+            return HandlerResult(None, reason=why)
         detail: dict[str, Any] = {"territory": territory, "match_rule": why, "candidates": [u.id for u in users]}
         if not users:
             return HandlerResult(None, reason=f"no active {action.role} in territory {territory}", detail=detail)
-        if len(users) == 1:
-            chosen: str | None = users[0].id
-            detail["why"] = f"only {action.role} in the territory"
-        else:
-            chosen = self.rotation.claim(f"territory:{territory}:{action.role}",
-                                         [Candidate(u.id) for u in users], self._claim_day(ctx))
-            detail["why"] = f"round robin among {len(users)} {action.role}s"
+        detail["why"] = f"only {action.role} in the territory" if len(users) == 1 \
+            else f"round robin among {len(users)} {action.role}s"
         detail["chosen"] = chosen
         user = self.directory.user(chosen) if chosen else None
         name = user.name or user.username if user else chosen
@@ -268,14 +261,26 @@ class RouteHandlers:
                 out.append(Candidate(user.id, m.weight, m.daily_cap if self.caps else None))
         return out, skipped
 
+    def _pool_claim(self, action: Any, ctx: Mapping[str, Any]) -> tuple[str | None, list[Candidate]]:
+        """(the claimed member or None, the pool's eligible members); a claim every member's daily cap refuses
+        is noted against the batch row (``__row``) it was for."""
+        found = self._eligible.get(action.pool)
+        if found is None:
+            found = self._eligible[action.pool] = self._eligible_now(action.pool)
+        candidates = found[0]
+        if not candidates:
+            return None, candidates
+        chosen = self.rotation.claim(action.pool, candidates, self._claim_day(ctx))
+        if chosen is None and isinstance(ctx.get("__row"), int):
+            self.capped_rows.add(ctx["__row"])
+        return chosen, candidates
+
     def _round_robin(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
-        candidates, skipped = self.eligible(action.pool)
+        chosen, candidates = self._pool_claim(action, ctx)
+        skipped = self.eligible(action.pool)[1]
         detail: dict[str, Any] = {"pool": action.pool, "candidates": [c.user_id for c in candidates],
                                   "skipped": skipped}
-        chosen = self.rotation.claim(action.pool, candidates, self._claim_day(ctx)) if candidates else None
         if chosen is None:
-            if candidates and isinstance(ctx.get("__row"), int):
-                self.capped_rows.add(ctx["__row"])
             why = "every eligible member is at the daily cap" if candidates else "no eligible member"
             return HandlerResult(None, reason=f"pool {action.pool}: {why}", detail=detail)
         detail["chosen"] = chosen
