@@ -21,6 +21,7 @@ from revloops.ports.decisions import DecisionStore
 from revloops.ports.enrichment import Enrichment
 from revloops.ports.inbox import EventInbox
 from revloops.ports.llm import LLM
+from revloops.ports.plans import PlanStore
 from revloops.ports.rotation import DurableRotation
 from revloops.ports.sequences import SequenceStore
 from revloops.ports.spend import EnrichmentSpend, LlmSpend
@@ -69,6 +70,13 @@ class Platform:
     def sequences(self) -> SequenceStore:
         """Engage's sequences, one per lead."""
         return SqlSequenceStore(self.engine)
+
+    @cached_property
+    def plans(self) -> PlanStore:
+        """Milestone plans (Pursue, Onboard, Expand) and their milestones."""
+        from revloops.adapters.sql.plans import SqlPlanStore
+
+        return SqlPlanStore(self.engine)
 
     @cached_property
     def uow(self) -> UnitOfWork:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from revloops.app import app_on
 from revloops.bootstrap import Platform, build
-from revloops.core.records import Account, Lead, Opportunity
+from revloops.core.records import Account, Lead, Opportunity, Task
 from revloops.core.signing import sign
 from revloops.interfaces.api.app import create_app
 from revloops.loops.generate.poller import poll, poll_object
@@ -105,7 +105,8 @@ def test_poller_reads_changes_once_and_keeps_a_durable_watermark(plat: Platform)
     opp = crm.create(Opportunity(Name="Deal", StageName="Prospecting", CloseDate=dt.date(2027, 1, 1)))
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     first = {r.sobject: r for r in poll(crm, plat.inbox, since=since)}
-    assert first["Lead"].accepted == 5 and first["Account"].accepted == 1 and first["Opportunity"].accepted == 1
+    # the opportunity: created, and its stage
+    assert first["Lead"].accepted == 5 and first["Account"].accepted == 1 and first["Opportunity"].accepted == 2
     # the overlap re-reads the same changes: all duplicates, nothing new
     again = {r.sobject: r for r in poll(crm, plat.inbox)}
     assert again["Lead"].accepted == 0 and again["Lead"].duplicates == 5
@@ -116,9 +117,29 @@ def test_poller_reads_changes_once_and_keeps_a_durable_watermark(plat: Platform)
     assert later["Lead"].accepted == 1  # converted
     kinds = sorted(e.event.type for e in plat.inbox.entries(limit=100))
     assert kinds.count("lead.created") == 5 and kinds.count("opportunity.closed_won") == 1
+    assert kinds.count("opportunity.created") == 1
     # a fresh process sees the same watermark
     other = build(db=plat.settings.db_url, config=plat.settings.config)
     assert other.inbox.watermark("Lead") == plat.inbox.watermark("Lead") is not None
+
+
+def test_poller_sees_plan_tasks_completed_and_reopened_and_no_other_task(plat: Platform) -> None:
+    crm = plat.crm
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    plan_task = crm.create(Task(Subject="Discovery", Revloops_Key__c="plan:pursue:0068d0000000001AAA:discovery"))
+    crm.create(Task(Subject="Call back", Status="Completed", Revloops_Key__c="engage:00Q8d0000000001AAA"))
+    poll(crm, plat.inbox, since=since, objects=("Task",))
+    assert plat.inbox.entries(limit=10) == []  # a new open task is no change to a plan
+    crm.update("Task", plan_task, {"Status": "Completed"})
+    poll(crm, plat.inbox, objects=("Task",))
+    crm.update("Task", plan_task, {"Status": "Not Started"})
+    poll(crm, plat.inbox, objects=("Task",))
+    crm.update("Task", plan_task, {"Status": "Completed"})
+    poll(crm, plat.inbox, objects=("Task",))
+    kinds = [e.event.type for e in plat.inbox.entries(limit=10)]
+    # each completion and each reopening is its own event; the engage task (no plan's) is never one
+    assert kinds.count("task.completed") == 2 and kinds.count("task.reopened") == 1
+    assert {e.event.record_id for e in plat.inbox.entries(limit=10)} == {plan_task}
 
 
 def test_watermark_never_moves_back(plat: Platform) -> None:

@@ -58,7 +58,12 @@ def test_dangling_references_are_reported_at_their_line(config: Path, rel: str, 
 
 
 @pytest.mark.parametrize("rel, old, new, message", [
-    ("pursue/deal_plays.yaml", "offset_days: 40}", "offset_days: 4}", "is due before the one listed above it"),
+    ("pursue/deal_plays.yaml", '{id: discovery, subject: "Discovery call with {account}", offset_days: 1}',
+     '{id: discovery, subject: "Discovery call with {account}", offset_days: 1, after: [proposal]}',
+     "milestones depend on each other in a cycle: discovery → proposal → demo → discovery"),
+    ("pursue/deal_plays.yaml", '{id: close, subject: "Close or follow up", offset_days: 5, after: [demo]}',
+     '{id: close, subject: "Close or follow up", offset_days: 5, after: [dmeo]}',
+     "comes after 'dmeo', which is not a milestone of this plan"),
     ("expand/plays.yaml", "trigger: {type: health_drop, below: 40}", "trigger: {type: health_drop}",
      "a health_drop trigger needs below"),
     ("coach/metrics.yaml", "direction: lower_is_better, roles: [SDR, AE]", "direction: sideways, roles: [SDR, AE]",

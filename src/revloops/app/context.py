@@ -18,12 +18,13 @@ from revloops.app.engine import EngineActions
 from revloops.app.maintenance import MaintenanceActions
 from revloops.app.qualify import QualifyActions
 from revloops.app.records import RecordActions
+from revloops.app.retention import RetentionActions
 from revloops.app.route import RouteActions
 from revloops.bootstrap import Platform, build
 
 
 class Revloops(RecordActions, RouteActions, QualifyActions, DesignActions, DeployActions, CrmActions,
-               ConfigActions, EngineActions, MaintenanceActions):
+               ConfigActions, EngineActions, MaintenanceActions, RetentionActions):
     """Every user action, grouped by loop in the mixins; see each group for its actions."""
 
     def __enter__(self) -> Revloops:

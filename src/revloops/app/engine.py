@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from revloops.app.base import AppBase
+from revloops.app.crm import InboxEvent
 from revloops.core.decisions import Decision
+from revloops.core.events import CrmEvent
 from revloops.core.identity import Caller
 from revloops.core.model import Frozen
 from revloops.engine.retry import RetryResult
@@ -111,6 +113,27 @@ class EngineActions(AppBase):
     def open_state(self) -> None:
         """Open (and migrate) the state database now, not on the first request."""
         _ = self.platform.engine
+
+    def run_events(self, caller: Caller, events: Sequence[CrmEvent], *, timeout: float = 600.0) -> list[InboxEvent]:
+        """Deliver CRM events as the webhook would and run what reacts to them in this process, waiting until
+        each is finished; answers each event's final state (the demo, ad-hoc replays)."""
+        from revloops.chains.dispatch import dispatch_pending
+        from revloops.chains.run import wait_events
+        from revloops.engine import setup
+
+        self.require(caller, "eng")
+        p = self.platform
+        p.inbox.accept(events, "webhook")
+        setup.launch(p)
+        try:
+            dispatch_pending(p)
+            wait_events(p, [e.id for e in events], timeout=timeout)
+        finally:
+            setup.shutdown()
+        wanted = {e.id for e in events}
+        return [InboxEvent(id=e.event.id, type=e.event.type, record_id=e.event.record_id, source=e.source,
+                           status=e.status, deliveries=e.deliveries, reason=e.reason)
+                for e in p.inbox.entries(limit=len(wanted) + 5000) if e.event.id in wanted]
 
     def run_chain(self, caller: Caller, count: int = 200, progress: Progress | None = None,
                   timeout: float = 600.0) -> ChainRun:

@@ -34,6 +34,22 @@ from revloops.app.maintenance import (
 )
 from revloops.app.qualify import ScoreResult
 from revloops.app.records import LeadSummary
+from revloops.app.retention import (
+    BacktestResult,
+    ConversionResult,
+    HealthDetail,
+    HealthList,
+    HealthRow,
+    NoPlay,
+    OnboardingResult,
+    PlanMilestone,
+    PlanResult,
+    PlayRecord,
+    RenewalRow,
+    RenewalsResult,
+    StageResult,
+    TaskRow,
+)
 from revloops.app.route import PreviewResult, Proposal, RecordSource, RoutedObject, TestRun
 from revloops.core.decisions import Decision
 from revloops.core.events import CrmEvent
@@ -65,4 +81,6 @@ __all__ = [
     "ScoreResult", "SeedResult", "SpeedToOwner", "StepFailure", "SyncApplied", "SyncResult", "TerritoryCoverage",
     "TestRun", "WorkflowFailure",
     "BackedUpDatabase", "BackupManifest", "BackupResult", "RestoredDatabase", "RestoreResult",
+    "BacktestResult", "HealthDetail", "HealthList", "HealthRow", "NoPlay", "OnboardingResult", "PlanMilestone",
+    "PlanResult", "PlayRecord", "RenewalRow", "RenewalsResult", "StageResult", "TaskRow", "ConversionResult",
 ]

@@ -35,3 +35,18 @@ def wait_done(plat: Platform, lead_ids: Sequence[str], *, timeout: float = 600.0
             return done
         time.sleep(0.2)
     raise UpstreamUnavailable(f"only {done} of {len(wanted)} leads finished within {timeout:.0f} s")
+
+
+def wait_events(plat: Platform, event_ids: Sequence[str], *, timeout: float = 600.0) -> dict[str, str]:
+    """Wait until every one of these inbox events is finished (done, failed or skipped); answers their status."""
+    wanted = set(event_ids)
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = plat.inbox.entries(limit=len(wanted) + 5000)
+        status = {e.event.id: e.status for e in entries if e.event.id in wanted}
+        if all(status.get(i) in ("done", "failed", "skipped", "rejected") for i in wanted):
+            return status
+        if time.monotonic() >= deadline:
+            left = sorted(i for i in wanted if status.get(i) not in ("done", "failed", "skipped", "rejected"))
+            raise UpstreamUnavailable(f"{len(left)} of {len(wanted)} events unfinished within {timeout:.0f} s")
+        time.sleep(0.2)

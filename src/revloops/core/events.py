@@ -15,15 +15,19 @@ from revloops.core.ids import is_valid_id
 from revloops.core.model import Frozen
 
 EventType = Literal[
-    "lead.created", "lead.converted", "opportunity.stage_changed", "opportunity.closed_won", "account.changed"
+    "lead.created", "lead.converted", "opportunity.created", "opportunity.stage_changed", "opportunity.closed_won",
+    "account.changed", "task.completed", "task.reopened",
 ]
 EVENT_TYPES: frozenset[str] = frozenset(EventType.__args__)  # type: ignore[attr-defined]
 EVENT_OBJECT = {
     "lead.created": "Lead",
     "lead.converted": "Lead",
+    "opportunity.created": "Opportunity",
     "opportunity.stage_changed": "Opportunity",
     "opportunity.closed_won": "Opportunity",
     "account.changed": "Account",
+    "task.completed": "Task",
+    "task.reopened": "Task",
 }
 
 

@@ -26,6 +26,7 @@ KEY_PREFIX: dict[str, str] = {
     "UserTerritory2Association": "0R0",
     "ObjectTerritory2Association": "0R5",
     "Territory2ObjectExclusion": "0Kd",
+    "Usage_Snapshot__c": "a0U",  # a custom object: its prefix is the org's; ours is fixed
 }
 PREFIX_OBJECT = {prefix: name for name, prefix in KEY_PREFIX.items()}
 

@@ -103,6 +103,13 @@ class Account(SObject):
     External_Id__c: str | None = None
     Territory_Status__c: str | None = None
     Territory_Evidence__c: str | None = None
+    Customer_Since__c: Date | None = None
+    Contract_End__c: Date | None = None
+    ARR__c: float | None = None
+    Seats_Purchased__c: int | None = None
+    Churned_On__c: Date | None = None
+    Health_Score__c: float | None = None
+    Health_Band__c: str | None = None
 
 
 class Contact(SObject):
@@ -179,6 +186,13 @@ class Opportunity(SObject):
     Territory2Id: str | None = None
     External_Id__c: str | None = None
     Deal_Play__c: str | None = None
+    Use_Cases__c: str | None = None
+    Champion__c: str | None = None
+    Economic_Buyer__c: str | None = None
+    Success_Metric__c: str | None = None
+    Risks__c: str | None = None
+    Contract_Start__c: Date | None = None
+    Contract_End__c: Date | None = None
 
 
 class Task(SObject):
@@ -195,6 +209,7 @@ class Task(SObject):
     ActivityDate: Date | None = None
     Type: str | None = None
     Revloops_Key__c: str | None = None
+    CompletedDateTime: DateTime | None = None
 
 
 class Territory2Model(SObject):
@@ -259,11 +274,29 @@ class Territory2ObjectExclusion(SObject):
     Territory2Id: str | None = None
 
 
+class Usage_Snapshot__c(SObject):  # noqa: N801 - a Salesforce custom object's API name
+    """A customer's product usage for one month (what Expand's health score reads, and back-tests on)."""
+
+    sobject_type: ClassVar[str] = "Usage_Snapshot__c"
+    required_fields: ClassVar[tuple[str, ...]] = ("Account__c", "Month__c")
+    external_id_fields: ClassVar[tuple[str, ...]] = ("External_Id__c",)
+    Account__c: str | None = None
+    Month__c: Date | None = None
+    Seats_Purchased__c: int | None = None
+    Seats_Active__c: int | None = None
+    Logins_Per_User__c: float | None = None
+    Support_Tickets__c: int | None = None
+    NPS__c: float | None = None
+    Executive_Sponsor__c: bool | None = None
+    External_Id__c: str | None = None
+
+
 SOBJECTS: dict[str, type[SObject]] = {
     cls.sobject_type: cls
     for cls in (
         User, Group, Account, Contact, Lead, Opportunity, Task, Territory2Model, Territory2Type,
         Territory2, UserTerritory2Association, ObjectTerritory2Association, Territory2ObjectExclusion,
+        Usage_Snapshot__c,
     )
 }
 #: objects whose records cannot be updated, only created and deleted (as in Salesforce)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from revloops.ports.enrichment import Enrichment
     from revloops.ports.inbox import EventInbox
     from revloops.ports.llm import LLM
+    from revloops.ports.plans import PlanStore
     from revloops.ports.rotation import DurableRotation
     from revloops.ports.sequences import SequenceStore
     from revloops.ports.spend import EnrichmentSpend, LlmSpend
@@ -65,6 +66,11 @@ class Ports(Protocol):
     @property
     def llm(self) -> LLM | None:
         """The LLM, or None when none is configured (loops use their offline logic)."""
+        ...
+
+    @property
+    def plans(self) -> PlanStore:
+        """Milestone plans (Pursue, Onboard, Expand) and their milestones."""
         ...
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -51,6 +52,16 @@ class Page:
     records: list[SObject]
     next_token: str | None
     total: int
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A converted lead and the records its conversion made or used."""
+
+    lead_id: str
+    account_id: str
+    contact_id: str
+    opportunity_id: str
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,46 @@ class CRM(abc.ABC):
         records = self.query_all(Query(sobject, order_by=order, limit=limit))
         frames = chunked(records, sobject, columns, chunk_rows or CHUNK_ROWS)
         yield from in_created_order(frames, chunk_rows or CHUNK_ROWS) if created_order else frames
+
+    def convert_lead(self, lead_id: str, *, account_id: str | None = None, opportunity_name: str | None = None,
+                     amount: float | None = None, converted_on: dt.date | None = None) -> Conversion:
+        """Convert a lead as Salesforce does: an account (the given one, the lead's matched account, or a new
+        one from its company), a contact, an opportunity, and the lead marked converted with their ids.
+
+        This default composes the conversion from this port's own writes (the embedded CRM); an adapter whose
+        system converts leads itself overrides it.
+
+        Raises:
+            NotFound: no such lead. InputError: it is converted already.
+        """
+        from revloops.core.errors import InputError
+        from revloops.core.records import Account, Contact, Opportunity
+
+        lead = self.get("Lead", lead_id).fields()
+        if lead.get("IsConverted"):
+            raise InputError(f"lead {lead_id} is converted already (opportunity "
+                             f"{lead.get('ConvertedOpportunityId')})", field="lead_id")
+        day = converted_on or dt.datetime.now(dt.UTC).date()
+        owner = lead.get("OwnerId") if str(lead.get("OwnerId") or "").startswith("005") else None
+        account = account_id or lead.get("Matched_Account__c")
+        if not account:
+            account = self.create(Account(Name=lead.get("Company") or lead.get("LastName"), OwnerId=owner,
+                                          Website=lead.get("Website"), Industry=lead.get("Industry"),
+                                          NumberOfEmployees=lead.get("NumberOfEmployees"),
+                                          BillingCountry=lead.get("Country"), BillingState=lead.get("State"),
+                                          BillingCity=lead.get("City"), Type="Prospect"))
+        contact = self.create(Contact(FirstName=lead.get("FirstName"), LastName=lead.get("LastName") or "Unknown",
+                                      Email=lead.get("Email"), Title=lead.get("Title"), Phone=lead.get("Phone"),
+                                      AccountId=account, OwnerId=owner, MailingCountry=lead.get("Country")))
+        company = lead.get("Company") or lead.get("LastName") or "New"
+        opportunity = self.create(Opportunity(
+            Name=opportunity_name or f"{company} - New Business", AccountId=account, StageName="Prospecting",
+            CloseDate=day + dt.timedelta(days=90), Amount=amount, Probability=10.0, Type="New Business",
+            LeadSource=lead.get("LeadSource"), OwnerId=owner))
+        self.update("Lead", lead_id, {"IsConverted": True, "ConvertedAccountId": account,
+                                      "ConvertedContactId": contact, "ConvertedOpportunityId": opportunity,
+                                      "ConvertedDate": day.isoformat(), "Status": "Closed - Converted"})
+        return Conversion(lead_id, account, contact, opportunity)
 
     def find_one(self, query: Query) -> SObject | None:
         """The first record matching ``query``, or None."""

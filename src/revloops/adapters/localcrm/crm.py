@@ -219,6 +219,8 @@ class LocalCRM(CRM):
         now = _now()
         values.setdefault("Id", new_id(sobject))
         values.update(CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
+        if sobject == "Task" and values.get("Status") == "Completed":
+            values.setdefault("CompletedDateTime", now)
         return values
 
     def _prepare_update(self, sobject: str, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,6 +236,9 @@ class LocalCRM(CRM):
         values = {k: getattr(checked, k) for k in changes}
         now = _now()
         values.update(LastModifiedDate=now, SystemModstamp=now)
+        if sobject == "Task" and "Status" in changes and "CompletedDateTime" not in changes:
+            # as Salesforce does: a task closed gets its completion time, a task reopened loses it
+            values["CompletedDateTime"] = now if changes["Status"] == "Completed" else None
         return values
 
     def _insert(self, unit: Unit, sobject: str, values: Mapping[str, Any]) -> None:

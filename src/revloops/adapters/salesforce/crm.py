@@ -267,6 +267,15 @@ class SalesforceCRM(CRM):
             "missing_fields": sorted(f for f in model.model_fields if f not in present),
         }
 
+    def convert_lead(self, lead_id: str, *, account_id: str | None = None, opportunity_name: str | None = None,
+                     amount: float | None = None, converted_on: Any = None) -> Any:
+        """Salesforce converts leads itself (its REST API has no conversion, and ``IsConverted`` is not
+        writable): convert in Salesforce, and the ``lead.converted`` event starts the deal's play."""
+        from revloops.core.errors import InputError
+
+        raise InputError("Salesforce converts leads itself: convert the lead in Salesforce, and its "
+                         "lead.converted event starts the deal play", field="lead_id")
+
     def describe(self) -> dict[str, Any]:
         """The CRM, its instance, API version, daily API usage and the signed-in identity."""
         user = self.identity()

@@ -33,7 +33,8 @@ _TYPES: dict[type, Any] = {
 #: objects batch paths read in creation order (routing simulations replay it): indexed on (CreatedDate, Id)
 CREATION_ORDERED = frozenset({"Lead", "Account", "Contact", "Opportunity"})
 #: fields worth an index beyond the primary key and external ids
-_INDEXED = {"OwnerId", "Email", "SystemModstamp", "AccountId", "WhoId", "ObjectId", "Territory2Id", "UserId"}
+_INDEXED = {"OwnerId", "Email", "SystemModstamp", "AccountId", "WhoId", "ObjectId", "Territory2Id", "UserId",
+            "Account__c"}
 
 
 def sobject_table(model: type[SObject]) -> sa.Table:
@@ -174,4 +175,36 @@ rotation_claims = sa.Table(
     sa.Column("member", sa.String(64), nullable=False),
     sa.Column("slot", sa.BigInteger, nullable=False),
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- Pursue, Onboard, Expand: milestone plans and their milestones (migration 0008_retention) -------------
+plan_instances = sa.Table(
+    "plan_instances",
+    metadata,
+    sa.Column("id", sa.String(160), primary_key=True),
+    sa.Column("loop", sa.String(16), nullable=False, index=True),
+    sa.Column("play_id", sa.String(80), nullable=False, index=True),
+    sa.Column("sobject", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(18), nullable=False, index=True),
+    sa.Column("account_id", sa.String(18), nullable=True, index=True),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("outcome", sa.JSON, nullable=True),
+    sa.Column("facts", sa.JSON, nullable=False),
+    sa.Column("config_version", sa.String(96), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+plan_milestones = sa.Table(
+    "plan_milestones",
+    metadata,
+    sa.Column("instance_id", sa.String(160), primary_key=True),
+    sa.Column("milestone_id", sa.String(60), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("owner_id", sa.String(40), nullable=True, index=True),
+    sa.Column("due", sa.Date, nullable=True),
+    sa.Column("completed_on", sa.Date, nullable=True),
+    sa.Column("task_id", sa.String(18), nullable=True, index=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from revloops.core.calendar import timezone_for
 from revloops.core.model import Frozen
 from revloops.core.rules.engine import CompiledRules, HandlerResult
 from revloops.core.rules.schema import PendingAction, Rule
 from revloops.loops.engage.config import Play, PlaysFile, Step
-from revloops.loops.engage.schedule import Slot, schedule, timezone_for
+from revloops.loops.engage.schedule import Slot, schedule
 
 NO_PLAY = "pending:no_play"
 

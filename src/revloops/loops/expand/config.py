@@ -1,4 +1,5 @@
-"""Expand's config: ``config/expand/plays.yaml``, renewal and expansion plays with their triggers."""
+"""Expand's config: ``config/expand/plays.yaml``, renewal and expansion plays with their triggers, and
+``config/expand/health.yaml``, the health score (its model lives in ``health.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from revloops.core.milestones import MilestonePlan
 from revloops.core.model import ConfigModel
 from revloops.core.rules.conditions import Condition
 from revloops.core.rules.when import parse_when
+from revloops.loops.expand.health import HealthFile
 from revloops.loops.pursue.config import check_roles
 
 
@@ -20,6 +22,7 @@ class Trigger(ConfigModel):
 
     type: Literal["renewal", "expansion_signal", "health_drop"]
     days_before: int | None = Field(default=None, ge=1, le=365)
+    days_before_by_segment: dict[str, int] = Field(default_factory=dict)
     signal_types: list[str] = Field(default_factory=list)
     below: float | None = Field(default=None, ge=0, le=100)
 
@@ -30,7 +33,16 @@ class Trigger(ConfigModel):
         name, value = needs[self.type]
         if value is None:
             raise ValueError(f"a {self.type} trigger needs {name}")
+        if self.days_before_by_segment and self.type != "renewal":
+            raise ValueError("days_before_by_segment applies to a renewal trigger only")
+        for segment, days in self.days_before_by_segment.items():
+            if not 1 <= days <= 365:
+                raise ValueError(f"days_before_by_segment.{segment} must be 1 to 365 days, not {days}")
         return self
+
+    def window(self, segment: str | None) -> int:
+        """How many days before the contract ends a renewal play opens for a segment."""
+        return self.days_before_by_segment.get(segment or "", self.days_before or 0)
 
 
 class OpportunityTemplate(ConfigModel):
@@ -70,5 +82,6 @@ class ExpandPlaysFile(ConfigModel):
         return self
 
 
-FILES = [ConfigFileSpec("expand_plays", "expand/plays.yaml", ExpandPlaysFile, loop="expand")]
+FILES = [ConfigFileSpec("expand_plays", "expand/plays.yaml", ExpandPlaysFile, loop="expand"),
+         ConfigFileSpec("health", "expand/health.yaml", HealthFile, loop="expand")]
 CHECKS: list[Check] = [lambda cfg: check_roles(cfg, "expand_plays", "plays")]

@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from revloops.core.events import CrmEvent, event_id
-from revloops.core.records import Account, Lead, Opportunity, SObject
+from revloops.core.records import Account, Lead, Opportunity, SObject, Task
 from revloops.ports.crm import CRM, Filter, Query
 from revloops.ports.inbox import EventInbox
 
 OVERLAP = dt.timedelta(minutes=2)
 FIRST_LOOKBACK = dt.timedelta(hours=1)
-POLLED = ("Lead", "Opportunity", "Account")
+POLLED = ("Lead", "Opportunity", "Account", "Task")
 
 
 def _snapshot(record: SObject) -> dict[str, object]:
@@ -40,11 +40,20 @@ def events_for(record: SObject, since: dt.datetime) -> list[CrmEvent]:
         if record.IsConverted:
             add("lead.converted", None, stamp)
     elif isinstance(record, Opportunity):
+        if record.CreatedDate and record.CreatedDate >= since:
+            add("opportunity.created", None, record.CreatedDate)
         add("opportunity.stage_changed", record.StageName or "none", stamp)
         if record.IsWon:
             add("opportunity.closed_won", None, stamp)
     elif isinstance(record, Account):
         add("account.changed", stamp.isoformat(), stamp)
+    elif isinstance(record, Task) and (record.Revloops_Key__c or "").startswith("plan:"):
+        # only the tasks plans made; each completion (and each reopening) is its own change
+        if record.Status == "Completed":
+            done = record.CompletedDateTime or stamp
+            add("task.completed", done.isoformat(), done)
+        elif record.CreatedDate and record.LastModifiedDate and record.LastModifiedDate > record.CreatedDate:
+            add("task.reopened", stamp.isoformat(), stamp)  # changed since created, and not done: maybe reopened
     return out
 
 

@@ -38,10 +38,18 @@ class OnboardingPlan(MilestonePlan):
         return parse_when(raw)
 
 
+class HandoffItem(ConfigModel):
+    """One item of the sales-to-success handoff: an opportunity field that must be filled, and its name."""
+
+    field: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=80)
+    label: str = Field(min_length=1, max_length=80)
+
+
 class PlansFile(ConfigModel):
-    """``config/onboard/plans.yaml``: the first plan whose condition holds is used."""
+    """``config/onboard/plans.yaml``: the handoff checklist and the plans (the first whose condition holds is used)."""
 
     version: int = 1
+    handoff: list[HandoffItem] = Field(default_factory=list, max_length=30)
     plans: list[OnboardingPlan] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -50,6 +58,17 @@ class PlansFile(ConfigModel):
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate plan ids: {sorted({i for i in ids if ids.count(i) > 1})}")
         return self
+
+
+def check_handoff_fields(cfg: GtmConfig) -> Iterable[ConfigIssue]:
+    """A handoff item naming a field the Opportunity object does not have."""
+    from revloops.core.records import Opportunity
+
+    plans = cfg.get("onboard_plans")
+    for i, item in enumerate(plans.handoff if plans is not None else []):
+        if item.field not in Opportunity.model_fields:
+            yield ConfigIssue("onboard_plans", ("handoff", i, "field"),
+                              f"Opportunity has no field {item.field!r}")
 
 
 def check_team_roles(cfg: GtmConfig) -> Iterable[ConfigIssue]:
@@ -66,4 +85,4 @@ def check_team_roles(cfg: GtmConfig) -> Iterable[ConfigIssue]:
 
 
 FILES = [ConfigFileSpec("onboard_plans", "onboard/plans.yaml", PlansFile, loop="onboard")]
-CHECKS: list[Check] = [check_team_roles]
+CHECKS: list[Check] = [check_team_roles, check_handoff_fields]

@@ -225,6 +225,12 @@ class RouteHandlers:
                                      self._claim_day(ctx))
         return territory, why, users, chosen
 
+    def territory_claim(self, role: str, ctx: Mapping[str, Any]) -> tuple[str | None, str | None, list[User],
+                                                                           str | None]:
+        """The territory handler for ``role`` on a context (an account's): territory, match rule or why not,
+        the role's holders there, and the one chosen (Onboard's customer team, a plan's role owners)."""
+        return self._territory_claim(_RoleAction(role), ctx)
+
     def _territory(self, action: Any, ctx: Mapping[str, Any]) -> HandlerResult:
         territory, why, users, chosen = self._territory_claim(action, ctx)
         if territory is None:
@@ -305,3 +311,11 @@ def owner_distribution(owner_ids: Iterable[str]) -> dict[str, int]:
     for o in owner_ids:
         counts[o] = counts.get(o, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+@dataclass(frozen=True)
+class _RoleAction:
+    """A territory action for one role, as a rules file's ``{type: territory, role: ...}`` reads."""
+
+    role: str
+    type: str = "territory"
