@@ -21,9 +21,11 @@ Progress = Callable[[int, int], None]
 
 
 class SeedResult(Frozen):
-    """How many records of each object the seed wrote."""
+    """How many records of each object the seed wrote, and the org's "today" its dates are spread around
+    (contract ends, churn, usage months)."""
 
     created: dict[str, int]
+    as_of: dt.date | None = None
 
 
 class LoadResult(Frozen):
@@ -97,7 +99,7 @@ class CrmActions(AppBase):
         """Write a realistic synthetic org into the local CRM, deterministic for a seed; the active roster's
         named reps come first."""
         from revloops.loops.generate.roster import named_users_from_config
-        from revloops.loops.generate.seed import generate_org, write_org
+        from revloops.loops.generate.seed import AS_OF, generate_org, write_org
 
         self.require(caller, "ops")
         if self.settings.crm != "local":
@@ -107,7 +109,7 @@ class CrmActions(AppBase):
                 raise InputError(f"{name} cannot be negative", field=name)
         named = named_users_from_config(self.platform.config) if Path(self.settings.config).is_dir() else []
         org = generate_org(users=users, accounts=accounts, leads=leads, seed=seed, named_users=named)
-        return SeedResult(created=write_org(self.platform.crm, org, progress=progress))
+        return SeedResult(created=write_org(self.platform.crm, org, progress=progress), as_of=AS_OF)
 
     def load_records(self, caller: Caller, sobject: str, file: Path, *, upsert_key: str | None = None,
                      progress: Progress | None = None) -> LoadResult:

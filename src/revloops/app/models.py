@@ -40,8 +40,10 @@ from revloops.app.retention import (
     HealthDetail,
     HealthList,
     HealthRow,
+    HealthWrite,
     NoPlay,
     OnboardingResult,
+    PipelineRow,
     PlanMilestone,
     PlanResult,
     PlayRecord,
@@ -49,6 +51,8 @@ from revloops.app.retention import (
     RenewalsResult,
     StageResult,
     TaskRow,
+    TriggeredPlay,
+    TriggeredResult,
 )
 from revloops.app.route import PreviewResult, Proposal, RecordSource, RoutedObject, TestRun
 from revloops.core.decisions import Decision
@@ -83,4 +87,5 @@ __all__ = [
     "BackedUpDatabase", "BackupManifest", "BackupResult", "RestoredDatabase", "RestoreResult",
     "BacktestResult", "HealthDetail", "HealthList", "HealthRow", "NoPlay", "OnboardingResult", "PlanMilestone",
     "PlanResult", "PlayRecord", "RenewalRow", "RenewalsResult", "StageResult", "TaskRow", "ConversionResult",
+    "PipelineRow", "TriggeredPlay", "TriggeredResult", "HealthWrite",
 ]

@@ -171,6 +171,52 @@ class StageResult(Frozen):
     won: bool
 
 
+class HealthWrite(Frozen):
+    """Health written to the accounts (or, in a dry run, what would be): how many change, and a sample."""
+
+    as_of: dt.date
+    changes: int
+    sample: list[dict[str, Any]]
+    written: int = 0
+    failed: int = 0
+    dry_run: bool = True
+
+
+class TriggeredPlay(Frozen):
+    """An expand play a customer's usage or health triggers, and its plan when one is open."""
+
+    account_id: str
+    account: str
+    play_id: str
+    reason: str
+    plan_id: str | None = None
+
+
+class TriggeredResult(Frozen):
+    """Plays customers trigger at a date; without ``dry_run``, the plans opened; notes on triggers that wait."""
+
+    as_of: dt.date
+    triggered: list[TriggeredPlay]
+    opened: list[PlanResult] = []
+    notes: list[str] = []
+    dry_run: bool = True
+
+
+class PipelineRow(Frozen):
+    """An open opportunity with its next milestone (the soonest open one of its plans)."""
+
+    opportunity_id: str
+    name: str | None = None
+    stage: str | None = None
+    amount: float | None = None
+    close_date: dt.date | None = None
+    owner_id: str | None = None
+    play_id: str | None = None
+    next_milestone: str | None = None
+    next_due: dt.date | None = None
+    next_task_id: str | None = None
+
+
 class TaskRow(Frozen):
     """An open milestone task: what, for which record, due when, in which plan."""
 
@@ -194,8 +240,8 @@ def plan_result(view: PlanView, *, dry_run: bool = False) -> PlanResult:
         account_id=inst.account_id, started_on=inst.started_on, status=inst.status,
         outcome=dict(inst.outcome) if inst.outcome else None,
         milestones=[PlanMilestone(**m) for m in view.milestones], new=view.new, created=view.created,
-        moved=view.moved, explanation=view.decision.explanation if view.decision else None,
-        facts={k: v for k, v in inst.facts.items() if k not in ("names",)}, dry_run=dry_run)
+        moved=view.moved, explanation=view.decision.explanation if view.decision else inst.facts.get("why"),
+        facts={k: v for k, v in inst.facts.items() if k not in ("names", "why")}, dry_run=dry_run)
 
 
 def _day(value: dt.date | None) -> dt.date:
@@ -237,6 +283,24 @@ class RetentionActions(AppBase):
         result = start_pursue(self.platform, self._opportunity(caller, opportunity_id), actor=caller.actor,
                               play_id=play_id, today=today)
         return NoPlay(record_id=opportunity_id, decision=result) if isinstance(result, Decision) else plan_result(result)
+
+    def stage_changed(self, caller: Caller, opportunity_id: str, *, today: dt.date | None = None) -> list[PlanResult]:
+        """What the engine does on a stage change, now: reconcile the deal's plan (conditional milestones; a
+        close records the play's outcome) and, for a won deal, start its onboarding."""
+        from revloops.loops.onboard.flow import start_onboarding
+        from revloops.loops.pursue.flow import on_stage
+
+        self.require(caller, "ops")
+        opp = self._opportunity(caller, opportunity_id)
+        out = []
+        view = on_stage(self.platform, opp, today=today)
+        if view is not None:
+            out.append(plan_result(view))
+        if self.platform.crm.get("Opportunity", opp).fields().get("IsWon"):
+            onboarding = start_onboarding(self.platform, opp, actor=caller.actor, today=today)
+            if not isinstance(onboarding, Decision):
+                out.append(plan_result(onboarding))
+        return out
 
     def plans_for(self, caller: Caller, record_id: str) -> list[PlanResult]:
         """Every plan of a record (an opportunity or an account), reconciled now."""
@@ -301,6 +365,22 @@ class RetentionActions(AppBase):
         return HealthList(as_of=day, bands=counts, page=Page[HealthRow](items=rows, total=frame.height,
                                                                          next_cursor=nxt))
 
+    def write_health(self, caller: Caller, *, as_of: dt.date | None = None, dry_run: bool = True) -> HealthWrite:
+        """Put every customer's health on its account (``Health_Score__c``, ``Health_Band__c``) where it
+        changed, so the field sees it in the CRM; a dry run counts the changes."""
+        from revloops.loops.expand.flow import health_changes
+
+        self.require(caller, "ops")
+        day = _day(as_of)
+        changes = health_changes(self.platform, day)
+        sample = [{"account_id": rid, **fields} for rid, fields in changes[:10]]
+        if dry_run:
+            return HealthWrite(as_of=day, changes=len(changes), sample=sample)
+        results = self.platform.crm.bulk_update("Account", changes)
+        ok = sum(1 for r in results if r.success)
+        return HealthWrite(as_of=day, changes=len(changes), sample=sample, written=ok, failed=len(results) - ok,
+                           dry_run=False)
+
     def expand_account_health(self, caller: Caller, account_id: str, *, as_of: dt.date | None = None) -> HealthDetail:
         """One account's health, term by term."""
         from revloops.loops.expand.flow import account_health
@@ -344,6 +424,52 @@ class RetentionActions(AppBase):
         rows = [RenewalRow(**vars(r)) for r in due
                 if owners is None or self._account_owner(r.account_id) in owners]
         return RenewalsResult(as_of=day, due_within=due_within, renewals=rows, opened=opened, dry_run=dry_run)
+
+    def expand_triggered(self, caller: Caller, *, as_of: dt.date | None = None, dry_run: bool = True) -> TriggeredResult:
+        """The usage and health-drop plays customers trigger; without ``dry_run``, open those not open yet."""
+        from revloops.loops.expand.flow import open_triggered, triggered
+
+        self.require(caller, "manager" if dry_run else "ops")
+        day = _day(as_of)
+        hits, notes = triggered(self.platform, as_of=day)
+        opened: list[PlanResult] = []
+        if not dry_run:
+            for hit in hits:
+                if hit.plan_id is None:
+                    opened.append(plan_result(open_triggered(self.platform, hit, as_of=day, actor=caller.actor)))
+            hits, notes = triggered(self.platform, as_of=day)
+        owners = self.visible_owners(caller)
+        rows = [TriggeredPlay(**vars(h)) for h in hits
+                if owners is None or self._account_owner(h.account_id) in owners]
+        return TriggeredResult(as_of=day, triggered=rows, opened=opened, notes=notes, dry_run=dry_run)
+
+    def my_pipeline(self, caller: Caller, *, limit: int = 50, cursor: str | None = None) -> Page[PipelineRow]:
+        """Open opportunities in the caller's scope, closing soonest first, each with its next milestone."""
+        from revloops.ports.crm import Query
+
+        query = Query("Opportunity", order_by=(("CloseDate", False), ("Id", False))).where("IsClosed", "eq", False)
+        owners = self.visible_owners(caller)
+        if owners is not None:
+            query = query.where("OwnerId", "in", sorted(owners) or ["(none)"])
+        try:
+            page = self.platform.crm.query(query, page_size=_limit(limit), page_token=cursor)
+        except ValueError:
+            raise InputError("not a cursor this list gave out", field="cursor") from None
+        rows = []
+        for opp in page.records:
+            f = opp.fields()
+            nxt = None
+            for inst in self.platform.plans.instances(record_id=opp.Id or "", status="active"):
+                for m in self.platform.plans.milestones(inst.id):
+                    if m.status == "open" and (nxt is None or (m.due or dt.date.max) < (nxt[1].due or dt.date.max)):
+                        nxt = (inst, m)
+            rows.append(PipelineRow(
+                opportunity_id=opp.Id or "", name=f.get("Name"), stage=f.get("StageName"), amount=f.get("Amount"),
+                close_date=f.get("CloseDate"), owner_id=f.get("OwnerId"), play_id=f.get("Deal_Play__c"),
+                next_milestone=self._subject_of(nxt[0].loop, nxt[0].play_id, nxt[1].milestone_id,
+                                                nxt[0].facts.get("names", {})) if nxt else None,
+                next_due=nxt[1].due if nxt else None, next_task_id=nxt[1].task_id if nxt else None))
+        return Page[PipelineRow](items=rows, total=page.total, next_cursor=page.next_token)
 
     def _account_owner(self, account_id: str) -> str | None:
         try:

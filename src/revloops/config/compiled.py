@@ -39,6 +39,9 @@ def check_compiles(cfg: GtmConfig) -> Iterable[ConfigIssue]:
     match = cfg.get("match_rules")
     if match is not None:
         found.append(_attempt(lambda: compile_rules(match, "Account"), "match_rules", ("rules",), "the match rules"))
+    csm = cfg.get("csm_rules")
+    if csm is not None:
+        found.append(_attempt(lambda: compile_rules(csm, "Account"), "csm_rules", ("rules",), "the CSM rules"))
     scoring = cfg.get("scoring")
     if scoring is not None:
         for group in ("fit", "intent"):

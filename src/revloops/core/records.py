@@ -186,6 +186,7 @@ class Opportunity(SObject):
     Territory2Id: str | None = None
     External_Id__c: str | None = None
     Deal_Play__c: str | None = None
+    Description: str | None = None
     Use_Cases__c: str | None = None
     Champion__c: str | None = None
     Economic_Buyer__c: str | None = None

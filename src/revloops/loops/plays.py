@@ -108,7 +108,8 @@ def read_subject(plat: Ports, sobject: str, record_id: str) -> Subject:
     capacity = plat.config.get("capacity")
     employees = (account or {}).get("NumberOfEmployees")
     segment = segment_for(int(employees), capacity.segments) if capacity is not None and employees else None
-    ctx = build_context(record, account=account if sobject != "Account" else None, segment=segment, sobject=sobject)
+    # an account's own fields are also its ``account.*``, so one play condition reads an account and a deal alike
+    ctx = build_context(record, account=account, segment=segment, sobject=sobject)
     geo = geo_of(account, "Account") if account else {}
     ctx.update({k: v for k, v in geo.items() if k not in ctx})
     place = Place(geo.get("geo.country"), geo.get("geo.region"))
@@ -163,7 +164,7 @@ def start(plat: Ports, *, loop: str, play: Play, subject: Subject, instance_id: 
     names = {"account": (subject.account or {}).get("Name") or "the account",
              "opportunity": subject.record.get("Name") or subject.record.get("Id") or ""}
     stored_facts = {"owners": dict(owners), "names": names, "place": [subject.place.country, subject.place.region],
-                    **dict(facts or {})}
+                    "why": why.explanation if why else f"{loop} plan {play.id}", **dict(facts or {})}
     instance = PlanInstance(id=instance_id, loop=loop, play_id=play.id, sobject=subject.sobject,
                             record_id=subject.record["Id"], account_id=subject.account_id, started_on=started_on,
                             facts=stored_facts, config_version=plat.config.version)
@@ -361,10 +362,14 @@ def reopen_task(plat: Ports, task_id: str) -> PlanView | None:
     return on_task(plat, task_id)
 
 
-def owners_for(plat: Ports, subject: Subject, roles: Sequence[str], *, key: str) -> dict[str, str | None]:
-    """Who owns each role's milestones: ``owner`` is the record's owner; any other role is its holder in the
-    account's territory (Route's territory handler: the match rules, then the only holder or the next in the
-    territory's round robin, claimed once per ``key``)."""
+def owners_for(plat: Ports, subject: Subject, roles: Sequence[str], *, key: str,
+               rules: Mapping[str, Any] | None = None) -> dict[str, str | None]:
+    """Who owns each role's milestones: ``owner`` is the record's owner; a role with a rules file in ``rules``
+    (Onboard's CSM rules) is whoever those rules route the account to, through Route's engine and handlers;
+    any other role is its holder in the account's territory (Route's territory handler: the match rules,
+    then the only holder or the next in the territory's round robin). Claims are keyed on ``key``, so a
+    re-run takes no second round-robin slot; a role nobody resolves goes to the record's owner."""
+    from revloops.core.rules import compile_rules
     from revloops.loops.route.flow import route_env
 
     owner = subject.record.get("OwnerId")
@@ -373,9 +378,16 @@ def owners_for(plat: Ports, subject: Subject, roles: Sequence[str], *, key: str)
     if not wanted or subject.account is None:
         return {**out, **{r: owner for r in wanted}}
     env = route_env(plat)
-    account_ctx = env.context(subject.account, "Account")
+    account_ctx = build_context(subject.account, account=subject.account, segment=subject.ctx.get("segment"),
+                                sobject="Account")
     handlers = env.handlers(plat.rotation.keyed(key))
     for role in wanted:
-        territory, _why, users, chosen = handlers.territory_claim(role, account_ctx)
-        out[role] = chosen if territory is not None and users else owner
+        chosen: str | None = None
+        if rules and rules.get(role) is not None:
+            found = compile_rules(rules[role], "Account").evaluate(account_ctx, handlers, trace=False)
+            chosen = found.owner_id if found.owner_id.startswith("005") else None
+        else:
+            territory, _why, users, claimed = handlers.territory_claim(role, account_ctx)
+            chosen = claimed if territory is not None and users else None
+        out[role] = chosen or owner
     return out

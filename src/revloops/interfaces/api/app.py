@@ -19,6 +19,7 @@ from revloops.interfaces.api import (
     health,
     qualify,
     responses,
+    retention,
     route,
     territories,
 )
@@ -54,7 +55,7 @@ def create_app(revloops: Revloops | None = None, *, run_engine: bool = False) ->
     )
     app.state.revloops = application
     errors.install(app)
-    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine):
+    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine, retention):
         app.include_router(module.router)
     responses.install(app)
     app.add_middleware(Guard, revloops=application, max_body=application.settings.api_max_body_bytes)

@@ -14,6 +14,7 @@ from revloops.interfaces.cli import (
     explain_cmd,
     loops_cmd,
     qualify_cmd,
+    retention_cmds,
     route_cmds,
     serve_cmd,
     test_cmd,
@@ -45,6 +46,10 @@ app.add_typer(route_cmds.route_app, name="route")
 app.add_typer(design_cmds.app, name="design")
 app.add_typer(qualify_cmd.app, name="qualify")
 app.add_typer(territories_cmds.app, name="territories")
+app.add_typer(retention_cmds.pursue_app, name="pursue")
+app.add_typer(retention_cmds.onboard_app, name="onboard")
+app.add_typer(retention_cmds.expand_app, name="expand")
+app.add_typer(retention_cmds.tasks_app, name="tasks")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,20 @@ from rich.rule import Rule
 from rich.table import Table
 
 from revloops.app import Caller, Revloops
+from revloops.core.events import CrmEvent, event_id
 from revloops.interfaces.cli import design_tables
 from revloops.interfaces.cli.common import application, console, handles_errors, operator, progress_bar
 from revloops.interfaces.cli.explain_cmd import render
+from revloops.interfaces.cli.retention_cmds import (
+    print_backtest,
+    print_health,
+    print_health_detail,
+    print_onboarding,
+    print_plan,
+    print_plays,
+    print_renewals,
+    print_triggered,
+)
 from revloops.interfaces.cli.route_cmds import print_preview
 from revloops.interfaces.cli.territories import (
     print_assign_plan,
@@ -50,9 +62,10 @@ def demo(
     ))
     with progress_bar() as bar:
         task = bar.add_task("seeding", total=None)
-        counts = app.seed_org(me, users=20, accounts=accounts, leads=leads, seed=seed,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total)).created
-    console.print("seeded: " + ", ".join(f"{n} {obj}" for obj, n in counts.items()))
+        seeded = app.seed_org(me, users=20, accounts=accounts, leads=leads, seed=seed,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print("seeded: " + ", ".join(f"{n} {obj}" for obj, n in seeded.created.items()))
+    (state / "seed_as_of").write_text((seeded.as_of or dt.date.today()).isoformat())
     for section in demo_sections():
         console.print(Rule(section.__doc__ or section.__name__))
         section(app, me, state)
@@ -112,6 +125,56 @@ def deploy_section(app: Revloops, me: Caller, state: Path) -> None:
     print_pending(app.pending_territories(me))
 
 
+def retention_section(app: Revloops, me: Caller, state: Path) -> None:
+    """Pursue → Onboard → Expand: converted leads get deal plays, won deals are onboarded, customers' health"""
+    now = dt.datetime.now(dt.UTC)
+    owned = [lead for lead in app.list_leads(me, qualification="MQL", limit=200).items
+             if (lead.owner_id or "").startswith("005")]
+    conversions = [app.convert_lead(me, lead.id, amount=amount)
+                   for lead, amount in zip(owned, (180_000, 60_000, 24_000, 95_000), strict=False)]
+    console.print(f"converted {len(conversions)} routed MQLs; their lead.converted events run on the engine:")
+    app.run_events(me, [CrmEvent(id=event_id("lead.converted", c.lead_id), type="lead.converted", object="Lead",
+                                 record_id=c.lead_id, occurred_at=now,
+                                 record={"ConvertedOpportunityId": c.opportunity_id}) for c in conversions])
+    plans = [p for c in conversions for p in app.plans_for(me, c.opportunity_id)]
+    for plan in plans:
+        console.print(f"  {plan.record_id}: deal play [bold]{plan.play_id}[/] ({plan.explanation})")
+    if not plans:
+        return
+    print_plan(plans[0])
+    first = next((m for m in plans[0].milestones if m.status == "open" and m.task_id), None)
+    if first is not None and first.task_id:
+        console.print(f"the rep completes [bold]{first.subject}[/]: what came after it gets its task, "
+                      "due counted from today")
+        print_plan(app.complete_task(me, first.task_id))
+    won = conversions[:2]
+    for c in won:
+        app.set_stage(me, c.opportunity_id, "Closed Won")
+    if len(conversions) > 2:
+        app.set_stage(me, conversions[2].opportunity_id, "Closed Lost")
+    closing = [CrmEvent(id=event_id("opportunity.closed_won", c.opportunity_id), type="opportunity.closed_won",
+                        object="Opportunity", record_id=c.opportunity_id, occurred_at=now) for c in won]
+    closing += [CrmEvent(id=event_id("opportunity.stage_changed", c.opportunity_id, "Closed Lost"),
+                         type="opportunity.stage_changed", object="Opportunity", record_id=c.opportunity_id,
+                         occurred_at=now) for c in conversions[2:3]]
+    console.print(f"{len(won)} deals won and one lost; the events close the plays and start onboarding:")
+    app.run_events(me, closing)
+    print_onboarding(app.onboard_status(me, won[0].account_id))
+    print_plays(app.pursue_plays(me))
+    as_of = dt.date.fromisoformat((state / "seed_as_of").read_text())
+    console.print(Rule(f"Expand: customers' health and renewals on the seed's today, {as_of}"))
+    health = app.expand_health(me, as_of=as_of, limit=6)
+    print_health(health)
+    if health.page.items:
+        print_health_detail(app.expand_account_health(me, health.page.items[0].account_id, as_of=as_of))
+    print_backtest(app.expand_backtest(me, as_of=as_of - dt.timedelta(days=365), horizon_days=365))
+    renewals = app.expand_renewals(me, due_within=30, as_of=as_of, dry_run=False)
+    print_renewals(renewals)
+    if renewals.opened:
+        print_plan(renewals.opened[0])
+    print_triggered(app.expand_triggered(me, as_of=as_of, dry_run=False))
+
+
 def demo_sections() -> list[Section]:
     """The loops' demo sections, in chain order; each loop adds its own as it lands."""
-    return [design_section, deploy_section, route_section, chain_section]
+    return [design_section, deploy_section, route_section, chain_section, retention_section]

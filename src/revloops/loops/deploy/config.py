@@ -112,7 +112,7 @@ class AssignmentsFile(ConfigModel):
 
 
 def _rules_files(cfg: GtmConfig) -> list[tuple[str, RulesFile]]:
-    return [(key, cfg.get(key)) for key in ("rules", "match_rules") if cfg.get(key) is not None]
+    return [(key, cfg.get(key)) for key in ("rules", "match_rules", "csm_rules") if cfg.get(key) is not None]
 
 
 def check_pools(cfg: GtmConfig) -> Iterable[ConfigIssue]:

@@ -18,9 +18,11 @@ from revloops.loops.pursue.config import check_roles
 
 class Trigger(ConfigModel):
     """When a play fires: ``renewal`` (days before the contract ends), ``expansion_signal`` (an outbound signal
-    of one of ``signal_types`` on a customer), or ``health_drop`` (health below ``below``)."""
+    of one of ``signal_types`` on a customer), ``usage`` (seat utilisation above ``seat_utilisation_above``),
+    or ``health_drop`` (health below ``below``)."""
 
-    type: Literal["renewal", "expansion_signal", "health_drop"]
+    type: Literal["renewal", "expansion_signal", "usage", "health_drop"]
+    seat_utilisation_above: float | None = Field(default=None, gt=0, le=5)
     days_before: int | None = Field(default=None, ge=1, le=365)
     days_before_by_segment: dict[str, int] = Field(default_factory=dict)
     signal_types: list[str] = Field(default_factory=list)
@@ -29,6 +31,7 @@ class Trigger(ConfigModel):
     @model_validator(mode="after")
     def _params(self) -> Trigger:
         needs = {"renewal": ("days_before", self.days_before), "health_drop": ("below", self.below),
+                 "usage": ("seat_utilisation_above", self.seat_utilisation_above),
                  "expansion_signal": ("signal_types", self.signal_types or None)}
         name, value = needs[self.type]
         if value is None:

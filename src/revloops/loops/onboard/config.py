@@ -12,6 +12,7 @@ from revloops.config.loader import Check, ConfigFileSpec, GtmConfig
 from revloops.core.milestones import MilestonePlan
 from revloops.core.model import ConfigModel
 from revloops.core.rules.conditions import Condition
+from revloops.core.rules.schema import RulesFile
 from revloops.core.rules.when import parse_when
 from revloops.loops.pursue.config import check_roles
 
@@ -84,5 +85,7 @@ def check_team_roles(cfg: GtmConfig) -> Iterable[ConfigIssue]:
                 yield ConfigIssue("onboard_plans", ("plans", i, "team", j), f"role {role!r} is not in design/roles.yaml")
 
 
-FILES = [ConfigFileSpec("onboard_plans", "onboard/plans.yaml", PlansFile, loop="onboard")]
+#: ``onboard/csm_rules.yaml``: who becomes a new customer's CSM, in the routing rules' syntax, on the account
+FILES = [ConfigFileSpec("onboard_plans", "onboard/plans.yaml", PlansFile, loop="onboard"),
+         ConfigFileSpec("csm_rules", "onboard/csm_rules.yaml", RulesFile, loop="onboard")]
 CHECKS: list[Check] = [check_team_roles, check_handoff_fields]

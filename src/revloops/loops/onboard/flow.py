@@ -78,7 +78,7 @@ def start_onboarding(plat: Ports, opportunity_id: str, *, actor: str = "system",
             fields["OwnerId"] = owner
         plat.crm.upsert("Task", "Revloops_Key__c", handoff_key(opportunity_id), fields)
     roles = [*plan.team, *(m.owner_role for m in plan.milestones)]
-    team = owners_for(plat, subject, roles, key=iid)
+    team = owners_for(plat, subject, roles, key=iid, rules={"CSM": plat.config.get("csm_rules")})
     close = subject.record.get("CloseDate")
     started = close if isinstance(close, dt.date) else (today or subject.today())
     view = start(plat, loop=LOOP, play=plan, subject=subject, instance_id=iid, started_on=started, owners=team,

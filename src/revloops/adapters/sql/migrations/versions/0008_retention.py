@@ -19,7 +19,7 @@ depends_on = None
 _ACCOUNT: list[tuple[str, Any]] = [("Customer_Since__c", sa.Date()), ("Contract_End__c", sa.Date()), ("ARR__c", sa.Float()),
             ("Seats_Purchased__c", sa.BigInteger()), ("Churned_On__c", sa.Date()), ("Health_Score__c", sa.Float()),
             ("Health_Band__c", sa.Text())]
-_OPPORTUNITY: list[tuple[str, Any]] = [("Use_Cases__c", sa.Text()), ("Champion__c", sa.Text()), ("Economic_Buyer__c", sa.Text()),
+_OPPORTUNITY: list[tuple[str, Any]] = [("Description", sa.Text()), ("Use_Cases__c", sa.Text()), ("Champion__c", sa.Text()), ("Economic_Buyer__c", sa.Text()),
                 ("Success_Metric__c", sa.Text()), ("Risks__c", sa.Text()), ("Contract_Start__c", sa.Date()),
                 ("Contract_End__c", sa.Date())]
 _TASK: list[tuple[str, Any]] = [("CompletedDateTime", sa.DateTime(timezone=True))]
