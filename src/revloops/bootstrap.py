@@ -20,10 +20,12 @@ from revloops.ports.crm import CRM
 from revloops.ports.decisions import DecisionStore
 from revloops.ports.enrichment import Enrichment
 from revloops.ports.inbox import EventInbox
+from revloops.ports.ledger import SignalLedger
 from revloops.ports.llm import LLM
 from revloops.ports.plans import PlanStore
 from revloops.ports.rotation import DurableRotation
 from revloops.ports.sequences import SequenceStore
+from revloops.ports.signals import SignalScanner
 from revloops.ports.spend import EnrichmentSpend, LlmSpend
 from revloops.ports.uow import UnitOfWork
 from revloops.settings import Settings, load_settings
@@ -77,6 +79,32 @@ class Platform:
         from revloops.adapters.sql.plans import SqlPlanStore
 
         return SqlPlanStore(self.engine)
+
+    @cached_property
+    def scanner(self) -> SignalScanner:
+        """Claude with web search when ``REVLOOPS_ANTHROPIC_API_KEY`` is set; else the offline scanner over the
+        example org's news corpus, which says in every answer that its news is not the web. Never one behind
+        the other: a failing Claude fails the scan, it does not fall back to the corpus."""
+        llm = self.llm
+        if llm is not None:
+            from revloops.adapters.anthropic.client import AnthropicLLM
+            from revloops.adapters.anthropic.signals import AnthropicScanner
+
+            assert isinstance(llm, AnthropicLLM)
+            # the reservation bounds each model step's input at 20k tokens (a scan's search results): tighter
+            # than the context window, so a scan's worst case fits a day's token budget (see worst_case)
+            return AnthropicScanner(llm, context_tokens=20_000)
+        from revloops.adapters.offline.signals import OfflineScanner
+
+        corpus = self.settings.signal_corpus
+        return OfflineScanner(corpus) if corpus is not None else OfflineScanner.for_config(self.settings.config)
+
+    @cached_property
+    def ledger(self) -> SignalLedger:
+        """Outbound signals, their scans and the scan budget."""
+        from revloops.adapters.sql.signals import SqlSignalLedger
+
+        return SqlSignalLedger(self.engine)
 
     @cached_property
     def uow(self) -> UnitOfWork:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     llm_model: str = "claude-haiku-5-5"
     llm_concurrency: int = 4
     llm_budget_usd: float = 50.0
+    signal_scan: bool = Field(default=False, description="engine workers run the outbound signal scan ticks")
+    signal_corpus: Path | None = Field(default=None, description="the offline scanner's news corpus (JSON lines); "
+                                       "default signals/news.jsonl beside the config directory")
 
     engine_db: str = Field(default="", description="workflow engine system DB URL; default engine.sqlite in the state dir, "
                            "or the state database itself when that is Postgres")

@@ -24,7 +24,8 @@ def acme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     shutil.copytree(EXAMPLE, config)
     mp = pytest.MonkeyPatch()
     mp.setenv("REVLOOPS_API_TOKENS", TOKENS)
-    plat = build(config=config, db=f"sqlite:///{root / 'state.sqlite'}", events_secret="test-secret")
+    # state_dir: the engine's system database is the module's too (not ./.revloops, shared by every run)
+    plat = build(config=config, db=f"sqlite:///{root / 'state.sqlite'}", events_secret="test-secret", state_dir=root)
     app_on(plat).seed_org(Caller.operator("seed"), users=6, accounts=120, leads=300, seed=11)
     yield plat
     mp.undo()

@@ -29,7 +29,8 @@ def _errors(tmp_path: Path, text: str) -> list[str]:
 def test_the_example_plays_load_with_conditions_parsed() -> None:
     plays = load_config(EXAMPLE, specs=FILES, checks=[]).require("plays", PlaysFile)
     assert len(plays.plays) >= 5
-    assert plays.ordered()[0].when == Leaf("signal.type", "exists", True)
+    assert plays.ordered()[0].when == Leaf("signal.type", "in", ("funding",))  # signal-specific plays first
+    assert plays.play("outbound-signal").when == Leaf("signal.type", "exists", True)  # then any signal
     for play in plays.plays:
         assert 3 <= len(play.steps) <= 6
         assert 12 <= play.steps[-1].day <= 21  # two to three weeks

@@ -105,7 +105,7 @@ def test_the_callers_context_drives_the_play(plat: Platform) -> None:
     ctx = {"FirstName": "Dana", "LastName": "Ruiz", "Company": "Bluepeak Inc", "geo.country": "DE",
            "signal.type": "funding", "signal.summary": "Bluepeak raised a Series C"}
     decision = engage_lead(plat, lead, owner, ctx, now=NOW)
-    assert decision.outcome == "outbound-signal"
+    assert decision.outcome == "outbound-funding"
     assert decision.detail["timezone"] == "Europe/Berlin"
     assert "Bluepeak raised a Series C" in decision.detail["task"]["Description"]
 

@@ -41,7 +41,8 @@ def _lead(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
-    ({"signal.type": "funding", "LeadSource": "Partner"}, "outbound-signal"),  # the signal play outranks partner
+    ({"signal.type": "funding", "LeadSource": "Partner"}, "outbound-funding"),  # the signal play outranks partner
+    ({"signal.type": "layoffs", "LeadSource": "Partner"}, "outbound-signal"),  # any other signal: the generic one
     ({"LeadSource": "Partner"}, "partner-sourced"),
     ({"LeadSource": "Webinar"}, "event-follow-up"),
     ({"segment": "enterprise", "Title": "VP Revenue"}, "enterprise-exec"),

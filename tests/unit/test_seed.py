@@ -38,6 +38,7 @@ def test_different_seeds_differ(org: SyntheticOrg) -> None:
 def test_more_leads_do_not_change_the_accounts(org: SyntheticOrg) -> None:
     bigger = generate_org(users=40, accounts=400, leads=3500, seed=11)
     assert bigger.accounts == org.accounts and bigger.users == org.users
+    assert bigger.opportunities == org.opportunities and bigger.usage == org.usage
     assert bigger.leads[:3000] == org.leads
 
 
@@ -175,7 +176,7 @@ def test_write_into_local_crm_every_record_valid_and_idempotent(tmp_path: Path) 
     seen: list[tuple[int, int]] = []
     created = write_org(crm, org, progress=lambda done, total: seen.append((done, total)))
     assert created == {"User": 12, "Group": 3, "Account": 60, "Contact": len(org.contacts),
-                       "Opportunity": len(org.opportunities), "Lead": 250}
+                       "Opportunity": len(org.opportunities), "Usage_Snapshot__c": len(org.usage), "Lead": 250}
     assert seen[-1][0] == seen[-1][1] == sum(len(r) for _, r in org.batches())
     stored = {a.Id: a for a in crm.query_all(Query("Account"))}
     assert stored.keys() == {a.Id for a in org.accounts}  # the generated ids survive the write

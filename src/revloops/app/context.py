@@ -20,11 +20,12 @@ from revloops.app.qualify import QualifyActions
 from revloops.app.records import RecordActions
 from revloops.app.retention import RetentionActions
 from revloops.app.route import RouteActions
+from revloops.app.signals import SignalActions
 from revloops.bootstrap import Platform, build
 
 
 class Revloops(RecordActions, RouteActions, QualifyActions, DesignActions, DeployActions, CrmActions,
-               ConfigActions, EngineActions, MaintenanceActions, RetentionActions):
+               ConfigActions, EngineActions, MaintenanceActions, RetentionActions, SignalActions):
     """Every user action, grouped by loop in the mixins; see each group for its actions."""
 
     def __enter__(self) -> Revloops:

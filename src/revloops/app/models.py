@@ -55,6 +55,18 @@ from revloops.app.retention import (
     TriggeredResult,
 )
 from revloops.app.route import PreviewResult, Proposal, RecordSource, RoutedObject, TestRun
+from revloops.app.signals import (
+    AccountScore,
+    BudgetView,
+    ScanRow,
+    ScoreTerm,
+    SignalMetrics,
+    SignalRow,
+    SignalSource,
+    TargetEditResult,
+    TargetRow,
+    TickResult,
+)
 from revloops.core.decisions import Decision
 from revloops.core.events import CrmEvent
 from revloops.engine.retry import RetryResult
@@ -88,4 +100,6 @@ __all__ = [
     "BacktestResult", "HealthDetail", "HealthList", "HealthRow", "NoPlay", "OnboardingResult", "PlanMilestone",
     "PlanResult", "PlayRecord", "RenewalRow", "RenewalsResult", "StageResult", "TaskRow", "ConversionResult",
     "PipelineRow", "TriggeredPlay", "TriggeredResult", "HealthWrite",
+    "AccountScore", "BudgetView", "ScanRow", "ScoreTerm", "SignalMetrics", "SignalRow", "SignalSource",
+    "TargetEditResult", "TargetRow", "TickResult",
 ]

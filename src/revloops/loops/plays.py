@@ -195,11 +195,16 @@ def _subject_line(m: Milestone, names: Mapping[str, str], owner_name: str | None
         return m.subject[:255]
 
 
+def local_day(stamp: dt.datetime, place: Place) -> dt.date:
+    """The day a CRM timestamp (UTC when naive) falls on where the record is."""
+    zone = ZoneInfo(timezone_for(place.country, place.region))
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).astimezone(zone).date()
+
+
 def _completed_on(task: Mapping[str, Any], place: Place) -> dt.date:
     stamp = task.get("CompletedDateTime") or task.get("LastModifiedDate")
     if isinstance(stamp, dt.datetime):
-        zone = ZoneInfo(timezone_for(place.country, place.region))
-        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).astimezone(zone).date()
+        return local_day(stamp, place)
     activity = task.get("ActivityDate")
     return activity if isinstance(activity, dt.date) else dt.date.today()
 
@@ -323,9 +328,8 @@ def find_play(plat: Ports, loop: str, play_id: str) -> Play:
                      field="play_id")
 
 
-def on_task(plat: Ports, task_id: str) -> PlanView | None:
-    """A task changed in the CRM (completed, reopened): reconcile the plan it belongs to, and only that one.
-    None for a task no plan made."""
+def _instance_of(plat: Ports, task_id: str) -> str | None:
+    """The id of the stored plan instance a task belongs to; None for a task no plan made."""
     found = plat.plans.by_task(task_id)
     if found is None:
         try:
@@ -338,28 +342,41 @@ def on_task(plat: Ports, task_id: str) -> PlanView | None:
         instance_id = key[len("plan:"):].rsplit(":", 1)[0]
     else:
         instance_id = found.instance_id
-    if plat.plans.get(instance_id) is None:
-        return None
-    return reconcile(plat, instance_id)
+    return instance_id if plat.plans.get(instance_id) is not None else None
+
+
+def on_task(plat: Ports, task_id: str) -> PlanView | None:
+    """A task changed in the CRM (completed, reopened): reconcile the plan it belongs to, and only that one.
+    None for a task no plan made."""
+    instance_id = _instance_of(plat, task_id)
+    return None if instance_id is None else reconcile(plat, instance_id)
 
 
 def complete_task(plat: Ports, task_id: str, *, on: dt.datetime | None = None) -> PlanView | None:
     """Mark a task completed in the CRM, then reconcile its plan (its dependents' tasks are created).
 
     The CRM stamps the completion time itself (Salesforce's ``CompletedDateTime`` is read-only); ``on``
-    back-dates it, which only the embedded CRM accepts (replays, the demo, tests).
+    back-dates it, which only the embedded CRM accepts (replays, the demo, tests). A task no plan made is
+    left as it is (None): the caller is told, and nothing was written.
     """
+    instance_id = _instance_of(plat, task_id)
+    if instance_id is None:
+        return None
     changes: dict[str, Any] = {"Status": DONE}
     if on is not None:
         changes["CompletedDateTime"] = on.isoformat()
     plat.crm.update("Task", task_id, changes)
-    return on_task(plat, task_id)
+    return reconcile(plat, instance_id)
 
 
 def reopen_task(plat: Ports, task_id: str) -> PlanView | None:
-    """Reopen a completed task in the CRM, then reconcile its plan (its dependents move, none is deleted)."""
+    """Reopen a completed task in the CRM, then reconcile its plan (its dependents move, none is deleted).
+    A task no plan made is left as it is (None)."""
+    instance_id = _instance_of(plat, task_id)
+    if instance_id is None:
+        return None
     plat.crm.update("Task", task_id, {"Status": "Not Started"})
-    return on_task(plat, task_id)
+    return reconcile(plat, instance_id)
 
 
 def owners_for(plat: Ports, subject: Subject, roles: Sequence[str], *, key: str,

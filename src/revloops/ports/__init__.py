@@ -11,10 +11,12 @@ if TYPE_CHECKING:
     from revloops.ports.decisions import DecisionStore
     from revloops.ports.enrichment import Enrichment
     from revloops.ports.inbox import EventInbox
+    from revloops.ports.ledger import SignalLedger
     from revloops.ports.llm import LLM
     from revloops.ports.plans import PlanStore
     from revloops.ports.rotation import DurableRotation
     from revloops.ports.sequences import SequenceStore
+    from revloops.ports.signals import SignalScanner
     from revloops.ports.spend import EnrichmentSpend, LlmSpend
     from revloops.ports.uow import UnitOfWork
     from revloops.settings import Settings
@@ -71,6 +73,16 @@ class Ports(Protocol):
     @property
     def plans(self) -> PlanStore:
         """Milestone plans (Pursue, Onboard, Expand) and their milestones."""
+        ...
+
+    @property
+    def scanner(self) -> SignalScanner:
+        """The outbound signal scanner."""
+        ...
+
+    @property
+    def ledger(self) -> SignalLedger:
+        """Outbound signals, their scans and the scan budget."""
         ...
 
     @property

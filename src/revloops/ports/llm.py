@@ -2,13 +2,15 @@
 
 Loops ask for a pydantic model, never for free text: Engage's drafts, Deploy's ambiguous-geography
 resolver and the outbound signal scanner all go through ``LLM.structured``. With ``web_search`` the
-model may search the web first; the pages it cites come back as ``Citation`` values, and the searched
+model may search the web first; the pages it cites come back as ``Citation`` values, the pages the
+searches returned as ``SearchResult`` values (a failed search as its error code), and the searched
 content is treated as data (the answer is still validated against the schema).
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -40,6 +42,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SearchResult:
+    """A page a web search returned (whether or not the answer cited it): address, title, age, the query."""
+
+    url: str
+    title: str | None = None
+    page_age: str | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True)
 class Usage:
     """What one structured call consumed, summed over its requests (a paused turn takes several)."""
 
@@ -64,6 +76,8 @@ class LLMResult(Generic[T]):
     Attributes:
         value: the tool input, validated against the requested schema.
         citations: web sources cited while answering (empty without web search).
+        search_results: the pages the searches returned, in order, each once (empty without web search).
+        search_errors: the error codes of searches that failed (``unavailable``, ``max_uses_exceeded``...).
         usage: tokens and web searches consumed.
         cost_usd: what the call cost at the configured prices.
         model: the model that answered.
@@ -71,6 +85,8 @@ class LLMResult(Generic[T]):
 
     value: T
     citations: tuple[Citation, ...] = field(default_factory=tuple)
+    search_results: tuple[SearchResult, ...] = field(default_factory=tuple)
+    search_errors: tuple[str, ...] = field(default_factory=tuple)
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     model: str = ""
@@ -91,6 +107,8 @@ class LLM(abc.ABC):
         tool_name: str,
         web_search: bool = False,
         max_searches: int = 3,
+        allowed_domains: Sequence[str] = (),
+        blocked_domains: Sequence[str] = (),
     ) -> LLMResult[T]:
         """Ask for one answer shaped as ``schema``.
 
@@ -101,8 +119,11 @@ class LLM(abc.ABC):
             tool_name: the name of the answer tool the model is made to call.
             web_search: offer the web search tool before answering.
             max_searches: at most this many searches in the call.
+            allowed_domains: search only these domains (with ``web_search``).
+            blocked_domains: never search these domains (with ``web_search``); not with ``allowed_domains``.
 
         Raises:
+            ValueError: both ``allowed_domains`` and ``blocked_domains`` were given; nothing was sent.
             BudgetExceeded: the budget is spent; nothing was sent.
             UpstreamUnavailable: the service stayed unavailable after bounded retries.
             UpstreamRejected: the request was refused, or the answer did not validate.

@@ -71,6 +71,34 @@ def read_frames(engine: sa.Engine, table: sa.Table, sobject: str, columns: Seque
         yield conform(frame.drop([c for c in frame.columns if c.startswith(_KEY)]), sobject, columns)
 
 
+def read_table(engine: sa.Engine, table: sa.Table, schema: pl.Schema, *, key: str,
+               chunk_rows: int | None = None, child_rows: int = CHILD_READ_ROWS) -> Iterator[pl.DataFrame]:
+    """Frames of the ``schema``'s columns of every row of a state table that is not a CRM object (the signal
+    ledger), in key order, read the way ``read_frames`` reads the CRM's (connectorx on Postgres, a child
+    process for a large SQLite file, the engine's connection otherwise) and cast to ``schema``."""
+    columns = list(schema)
+    size = max(1, chunk_rows or CHUNK_ROWS)
+    backend = engine.url.get_backend_name()
+    if backend == "postgresql":
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        raw = _keyset_pages(url, _phases(engine, table, columns, table.c[key], False), size, None)
+    elif backend == "sqlite" and _sqlite_file(engine) and _rows(engine, table, None) > child_rows:
+        rowid: sa.ColumnElement[Any] = sa.literal_column("rowid")
+        raw = _child_pages(f"sqlite://{_sqlite_file(engine)}", _phases(engine, table, columns, rowid, False), size,
+                           None)
+    else:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(sa.select(*(table.c[c] for c in columns)))
+            while rows := result.fetchmany(size):
+                yield pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        return
+    for frame in raw:
+        frame = frame.drop([c for c in frame.columns if c.startswith(_KEY)])
+        yield frame.with_columns(
+            pl.col(name).str.to_date() if dtype == pl.Date and frame.schema[name] == pl.String
+            else pl.col(name).cast(dtype) for name, dtype in schema.items())
+
+
 def _rows(engine: sa.Engine, table: sa.Table, limit: int | None) -> int:
     with engine.connect() as conn:
         stmt = sa.select(sa.func.count()).select_from(table)

@@ -208,3 +208,52 @@ plan_milestones = sa.Table(
     sa.Column("task_id", sa.String(18), nullable=True, index=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- Generate's outbound signals: the ledger, its scans and the scan budget (migration 0009_signals) -------
+signals = sa.Table(
+    "signals",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("domain", sa.String(253), nullable=False, index=True),
+    sa.Column("account_id", sa.String(18), nullable=True),
+    sa.Column("type", sa.String(60), nullable=False, index=True),
+    sa.Column("headline", sa.Text, nullable=False),
+    sa.Column("event_date", sa.Date, nullable=False, index=True),
+    sa.Column("sources", sa.JSON, nullable=False),
+    sa.Column("strength", sa.Float, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("synthetic", sa.Boolean, nullable=False),
+    sa.Column("scan_id", sa.String(200), nullable=False),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("outreach", sa.String(200), nullable=True),
+    sa.Column("outreach_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+signal_scans = sa.Table(
+    "signal_scans",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("domain", sa.String(253), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("found", sa.Integer, nullable=False),
+    sa.Column("kept", sa.Integer, nullable=False),
+    sa.Column("folded", sa.Integer, nullable=False),
+    sa.Column("dropped", sa.JSON, nullable=False),
+    sa.Column("searches", sa.Integer, nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("usd", sa.Float, nullable=False),
+)
+
+signal_budget = sa.Table(
+    "signal_budget",
+    metadata,
+    sa.Column("period", sa.String(10), primary_key=True),
+    sa.Column("searches", sa.BigInteger, nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
+    sa.Column("usd", sa.Float, nullable=False),
+)

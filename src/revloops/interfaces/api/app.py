@@ -21,6 +21,7 @@ from revloops.interfaces.api import (
     responses,
     retention,
     route,
+    signals,
     territories,
 )
 from revloops.interfaces.api.guard import Guard
@@ -55,7 +56,7 @@ def create_app(revloops: Revloops | None = None, *, run_engine: bool = False) ->
     )
     app.state.revloops = application
     errors.install(app)
-    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine, retention):
+    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine, retention, signals):
         app.include_router(module.router)
     responses.install(app)
     app.add_middleware(Guard, revloops=application, max_body=application.settings.api_max_body_bytes)

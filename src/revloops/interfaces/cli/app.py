@@ -12,6 +12,7 @@ from revloops.interfaces.cli import (
     demo,
     engine_cmds,
     explain_cmd,
+    generate_cmds,
     loops_cmd,
     qualify_cmd,
     retention_cmds,
@@ -46,6 +47,7 @@ app.add_typer(route_cmds.route_app, name="route")
 app.add_typer(design_cmds.app, name="design")
 app.add_typer(qualify_cmd.app, name="qualify")
 app.add_typer(territories_cmds.app, name="territories")
+app.add_typer(generate_cmds.app, name="generate")
 app.add_typer(retention_cmds.pursue_app, name="pursue")
 app.add_typer(retention_cmds.onboard_app, name="onboard")
 app.add_typer(retention_cmds.expand_app, name="expand")

@@ -18,6 +18,7 @@ from revloops.core.events import CrmEvent, event_id
 from revloops.interfaces.cli import design_tables
 from revloops.interfaces.cli.common import application, console, handles_errors, operator, progress_bar
 from revloops.interfaces.cli.explain_cmd import render
+from revloops.interfaces.cli.generate_cmds import print_ticks
 from revloops.interfaces.cli.retention_cmds import (
     print_backtest,
     print_health,
@@ -125,6 +126,17 @@ def deploy_section(app: Revloops, me: Caller, state: Path) -> None:
     print_pending(app.pending_territories(me))
 
 
+def signals_section(app: Revloops, me: Caller, state: Path) -> None:
+    """Outbound: one simulated day of scan ticks (288, the offline scanner, time compressed)"""
+    as_of = dt.date.fromisoformat((state / "seed_as_of").read_text())
+    start = dt.datetime.combine(as_of, dt.time(), dt.UTC)
+    with progress_bar() as bar:
+        task = bar.add_task("ticks", total=288)
+        result = app.run_ticks(me, start=start, ticks=288,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
+    print_ticks(result, show=8)
+
+
 def retention_section(app: Revloops, me: Caller, state: Path) -> None:
     """Pursue → Onboard → Expand: converted leads get deal plays, won deals are onboarded, customers' health"""
     now = dt.datetime.now(dt.UTC)
@@ -177,4 +189,4 @@ def retention_section(app: Revloops, me: Caller, state: Path) -> None:
 
 def demo_sections() -> list[Section]:
     """The loops' demo sections, in chain order; each loop adds its own as it lands."""
-    return [design_section, deploy_section, route_section, chain_section, retention_section]
+    return [design_section, deploy_section, route_section, chain_section, signals_section, retention_section]

@@ -41,6 +41,7 @@ FACTS: dict[str, str] = {
     "lead_source": "the lead source",
     "signal_type": "the outbound signal's type",
     "signal_summary": "one line about the signal",
+    "signal_source": "where the signal was read: the outlet and the page's address",
     "owner_first_name": "the owner's first name",
     "owner_name": "the owner's full name",
     "owner_title": "the owner's title",
@@ -137,6 +138,7 @@ class Play(ConfigModel):
         priority: lower is tried first; unique.
         description: why the play exists.
         when: the condition on the lead's context (absent: always holds, a catch-all).
+        persona: for outbound plays, the persona to work at the account (its contact whose title gives it).
         steps: 1 to 10 steps, days in order.
     """
 
@@ -145,6 +147,7 @@ class Play(ConfigModel):
     priority: int
     description: str = ""
     when: Any = None
+    persona: str | None = Field(default=None, pattern=_ID)
     steps: list[Step] = Field(min_length=1, max_length=10)
 
     @field_validator("when", mode="before")
@@ -196,6 +199,8 @@ class PlaysFile(ConfigModel):
                 problems.append((("plays", i, "priority"),
                                  f"duplicate priority {play.priority} (also play {prios[play.priority]!r})"))
             prios.setdefault(play.priority, play.id)
+            if play.persona is not None and play.persona not in {p.id for p in self.personas}:
+                problems.append((("plays", i, "persona"), f"unknown persona {play.persona!r} (not in personas)"))
         if problems:
             raise_problems(problems, "PlaysFile", None)
         return self

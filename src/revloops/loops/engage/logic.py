@@ -154,6 +154,11 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _source(ctx: Mapping[str, Any]) -> str | None:
+    outlet, url = _text(ctx.get("signal.outlet")), _text(ctx.get("signal.url"))
+    return f"{outlet} ({url})" if outlet and url else url or outlet
+
+
 def facts_for(ctx: Mapping[str, Any], owner: Mapping[str, Any], plays: PlaysFile, play: Play) -> dict[str, str]:
     """Every template fact for one lead, with readable defaults for what is unknown."""
     first, last = _text(ctx.get("FirstName")), _text(ctx.get("LastName"))
@@ -172,6 +177,7 @@ def facts_for(ctx: Mapping[str, Any], owner: Mapping[str, Any], plays: PlaysFile
         "city": _text(ctx.get("City")), "country": _text(ctx.get("Country")) or _text(ctx.get("geo.country")),
         "segment": _text(ctx.get("segment")), "persona": _text(ctx.get("persona")),
         "lead_source": _text(ctx.get("LeadSource")), "signal_type": signal_type, "signal_summary": summary,
+        "signal_source": _source(ctx),
         "owner_first_name": o_first or owner_name, "owner_name": owner_name, "owner_title": _text(owner.get("Title")),
         "sender_company": plays.sender_company, "play_name": play.name,
     }
@@ -185,7 +191,7 @@ def facts_for(ctx: Mapping[str, Any], owner: Mapping[str, Any], plays: PlaysFile
 _WITH_ARTICLE = {"industry": "a similar", "title": "a revenue leader", "company": "a company like yours"}
 #: what stands for an unknown fact anywhere else ("other {industry} teams", "Call {first_name} at {company}")
 _BARE = {"industry": "similar", "title": "revenue leader", "company": "your company", "first_name": "the lead",
-         "signal_summary": "your recent news", "country": "your region"}
+         "signal_summary": "your recent news", "signal_source": "the news", "country": "your region"}
 _GREETING = re.compile(r"\b(Hi|Hello|Hey|Dear) \{first_name\}")
 
 

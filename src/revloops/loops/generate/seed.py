@@ -2,6 +2,7 @@
 
 ``generate_org`` is pure and deterministic: the same counts and seed give the same records, ids included
 (each object type draws from its own random stream, so adding leads does not change the accounts).
+Customers, churns and usage come from ``seed_customers``, opportunities from ``seed_deals``.
 ``write_org`` puts an org into a CRM through the port, in dependency order, resolving references to
 records that already exist there (a second run of the same seed creates nothing new).
 """
@@ -16,11 +17,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from revloops.core.domains import normalise_company
 from revloops.core.errors import InputError, RecordRejected
 from revloops.core.model import Frozen
-from revloops.core.records import Account, Contact, Group, Lead, Opportunity, SObject, User
+from revloops.core.records import Account, Contact, Group, Lead, Opportunity, SObject, Usage_Snapshot__c, User
 from revloops.loops.generate import seed_data as D
+from revloops.loops.generate.seed_customers import customer_lives, make_usage, with_customer_fields
+from revloops.loops.generate.seed_deals import make_opportunities
 from revloops.loops.generate.seed_leads import make_leads
 from revloops.loops.generate.seed_parts import (
     Companies,
@@ -57,6 +59,7 @@ class SyntheticOrg(Frozen):
     """The records of a synthetic org, ready to write in order; ``lead_accounts`` is the ground truth.
 
     Attributes:
+        usage: a usage snapshot per customer month (current and former customers).
         lead_accounts: lead Id -> the account Id the lead was drawn from (by domain, or by name only when
             the lead wrote a free-mail address), for measuring lead-to-account matching.
     """
@@ -66,13 +69,15 @@ class SyntheticOrg(Frozen):
     accounts: tuple[Account, ...] = ()
     contacts: tuple[Contact, ...] = ()
     opportunities: tuple[Opportunity, ...] = ()
+    usage: tuple[Usage_Snapshot__c, ...] = ()
     leads: tuple[Lead, ...] = ()
     lead_accounts: dict[str, str] = Field(default_factory=dict)
 
     def batches(self) -> list[tuple[str, tuple[SObject, ...]]]:
         """The records by object, in the order they must be written."""
         return [("User", self.users), ("Group", self.queues), ("Account", self.accounts),
-                ("Contact", self.contacts), ("Opportunity", self.opportunities), ("Lead", self.leads)]
+                ("Contact", self.contacts), ("Opportunity", self.opportunities), ("Usage_Snapshot__c", self.usage),
+                ("Lead", self.leads)]
 
 
 def _users(rng: random.Random, n: int, named: Sequence[NamedUser]) -> list[User]:
@@ -198,31 +203,6 @@ def _contacts(rng: random.Random, accounts: Sequence[Account], seed: int) -> lis
     return out
 
 
-def _opportunities(rng: random.Random, accounts: Sequence[Account], seed: int, as_of: dt.date) -> list[Opportunity]:
-    ids, out = Ids("Opportunity", rng), list[Opportunity]()
-    for acc in accounts:
-        customer = (acc.Type or "").startswith("Customer")
-        deals: list[tuple[str, float, bool, bool]] = []
-        if customer:
-            deals.append(("Closed Won", 100, True, True))
-        if rng.random() < (0.3 if customer else 0.4):
-            stage, prob = rng.choice(D.OPEN_STAGES)
-            deals.append((stage, prob, False, False))
-        if not customer and rng.random() < 0.1:
-            deals.append(("Closed Lost", 0, True, False))
-        for stage, prob, closed, won in deals:
-            days = -rng.randint(10, 400) if closed else rng.randint(5, 180)
-            amount = round((acc.NumberOfEmployees or 50) * rng.uniform(40, 160), -2)
-            kind = "Existing Business" if customer and not won else "New Business"
-            out.append(Opportunity(
-                Id=ids(), Name=f"{normalise_company(acc.Name).title()} - {kind}", AccountId=acc.Id, StageName=stage,
-                CloseDate=as_of + dt.timedelta(days=days), Amount=float(amount), Probability=float(prob), Type=kind,
-                LeadSource=weighted(rng, D.LEAD_SOURCES), IsClosed=closed, IsWon=won, OwnerId=acc.OwnerId,
-                External_Id__c=f"seed{seed}-opp-{len(out):06d}",
-            ))
-    return out
-
-
 def generate_org(users: int, accounts: int, leads: int, seed: int, named_users: Sequence[NamedUser] = (),
                  *, as_of: dt.date = AS_OF) -> SyntheticOrg:
     """A deterministic synthetic org.
@@ -233,7 +213,8 @@ def generate_org(users: int, accounts: int, leads: int, seed: int, named_users: 
         leads: how many leads.
         seed: the random seed; the same seed gives identical records, ids included.
         named_users: users that must exist, with their roles and managers.
-        as_of: the org's "today" (opportunity close dates are spread around it).
+        as_of: the org's "today": customers signed before it, churns and closed deals fall before it, open
+            deals close after it, usage runs up to it.
 
     Returns:
         The org's records and, for each lead drawn from an account, that account's id.
@@ -254,17 +235,20 @@ def generate_org(users: int, accounts: int, leads: int, seed: int, named_users: 
     acc_rng, acc_ids = stream("accounts"), Ids("Account", stream("account-ids"))
     account_recs = [_account(acc_rng, acc_ids(), i, seed, companies, owners) for i in range(accounts)]
     contacts = _contacts(stream("contacts"), account_recs, seed)
-    opps = _opportunities(stream("opportunities"), account_recs, seed, as_of)
+    lives = customer_lives(stream("customers"), account_recs, as_of)
+    account_recs = with_customer_fields(account_recs, lives)
+    opps = make_opportunities(stream("opportunities"), account_recs, contacts, lives, seed, as_of)
+    usage = make_usage(stream("usage"), Ids("Usage_Snapshot__c", stream("usage-ids")), lives.values(), seed, as_of)
     lead_recs, truth = make_leads(stream("leads"), leads, seed, account_recs, companies, queues)
     return SyntheticOrg(users=tuple(user_recs), queues=tuple(queues), accounts=tuple(account_recs),
-                        contacts=tuple(contacts), opportunities=tuple(opps), leads=tuple(lead_recs),
-                        lead_accounts=truth)
+                        contacts=tuple(contacts), opportunities=tuple(opps), usage=tuple(usage),
+                        leads=tuple(lead_recs), lead_accounts=truth)
 
 
 Progress = Callable[[int, int], None]
 #: the field that finds a seeded record again in the CRM (so a second run creates nothing twice)
 KEY_FIELDS: dict[str, str] = {"User": "Username", "Group": "DeveloperName"}
-_REFERENCES = ("ManagerId", "OwnerId", "AccountId")
+_REFERENCES = ("ManagerId", "OwnerId", "AccountId", "Account__c")
 _CHUNK = 1000
 
 
@@ -288,10 +272,10 @@ def _rewire(record: SObject, remap: dict[str, str], keep_id: bool) -> SObject:
 
 
 def write_org(crm: CRM, org: SyntheticOrg, progress: Progress | None = None, *, keep_ids: bool = True) -> dict[str, int]:
-    """Write an org into a CRM: users, queues, accounts, contacts, opportunities, then leads.
+    """Write an org into a CRM: users, queues, accounts, contacts, opportunities, usage snapshots, then leads.
 
     Records already there (same Username, queue DeveloperName or External_Id__c) are not created again;
-    references to them (ManagerId, OwnerId, AccountId) are pointed at the existing records.
+    references to them (ManagerId, OwnerId, AccountId, Account__c) are pointed at the existing records.
 
     Args:
         crm: the CRM port.

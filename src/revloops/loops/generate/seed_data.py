@@ -1,4 +1,5 @@
-"""The word lists behind ``revloops seed``: places, names, titles, industries, and how people write countries.
+"""The word lists behind ``revloops seed``: places, names, titles, industries, how people write countries, and
+the sales side (stages, seat prices, what a won deal's handoff says).
 
 Data only. Addresses are real city/region/postal-code combinations so that geography checks
 (a ZIP inside its state, a Canadian postal code inside its province) hold on the clean records.
@@ -228,4 +229,33 @@ OPEN_STAGES: tuple[tuple[str, float], ...] = (
 )
 QUEUES: tuple[tuple[str, str], ...] = (
     ("Inbound_Triage", "Inbound Triage"), ("Partner_Leads", "Partner Leads"), ("Disqualified", "Disqualified"),
+)
+# How open pipeline spreads over the stages above (more deals early than late), and how many days ahead
+# a deal in each stage is expected to close (low, high).
+OPEN_STAGE_WEIGHTS: dict[str, float] = {
+    "Prospecting": 24, "Qualification": 22, "Needs Analysis": 18, "Value Proposition": 15,
+    "Proposal/Price Quote": 12, "Negotiation/Review": 9,
+}
+STAGE_DAYS_AHEAD: dict[str, tuple[int, int]] = {
+    "Prospecting": (60, 180), "Qualification": (45, 150), "Needs Analysis": (30, 120),
+    "Value Proposition": (20, 90), "Proposal/Price Quote": (10, 60), "Negotiation/Review": (5, 40),
+}
+# A seat's list price per year (USD) by size class: larger customers buy at a volume discount.
+SEAT_PRICE: dict[str, float] = {"smb": 1200, "mid_market": 960, "enterprise": 720}
+# What a won deal's handoff says: the customer's use cases, how they measure success, the risks seen.
+USE_CASES: tuple[str, ...] = (
+    "Inbound lead routing", "Territory planning", "Lead scoring", "Outbound signal capture",
+    "Sales sequences", "Deal playbooks", "Onboarding plans", "Renewal management", "Rep coaching",
+    "Capacity planning",
+)
+SUCCESS_METRICS: tuple[str, ...] = (
+    "Speed to lead under 5 minutes", "Meeting rate up 20% in two quarters", "No unrouted leads after 1 hour",
+    "Forecast accuracy within 10%", "Ramp time down to 4 months", "Pipeline coverage of 3x",
+    "Time to first value under 30 days", "Net revenue retention above 110%",
+)
+RISKS: tuple[str, ...] = (
+    "CRM data quality is poor", "Champion is new in the role", "Competing internal build",
+    "Budget approved for one year only", "Integration with the marketing stack is unclear",
+    "Sales team resistant to new process", "Executive sponsor may change", "Tight go-live date",
+    "No known risks",
 )

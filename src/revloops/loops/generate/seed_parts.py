@@ -1,7 +1,8 @@
-"""Building blocks of the synthetic org: unique ids, unique companies, people, phones, sizes, titles."""
+"""Building blocks of the synthetic org: unique ids, unique companies, people, phones, sizes, titles, months."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 from collections.abc import Mapping
@@ -128,3 +129,43 @@ def title(rng: random.Random) -> str:
     levels = D.TITLE_LEVELS
     level = rng.choices(levels, weights=[w for _, w, _ in levels])[0]
     return rng.choice(level[2])
+
+
+def title_level(value: str | None) -> int:
+    """0 for a C-level title, 1 for VP, ... 4 for an individual contributor (or an unknown title)."""
+    for i, (_, _, titles) in enumerate(D.TITLE_LEVELS):
+        if value in titles:
+            return i
+    return len(D.TITLE_LEVELS) - 1
+
+
+def logistic(x: float) -> float:
+    """The logistic function, from a log-odds to a probability."""
+    return 1 / (1 + math.exp(-x))
+
+
+def poisson(rng: random.Random, lam: float) -> int:
+    """A Poisson draw (Knuth's method: fine for the small rates the seed uses)."""
+    limit, k, p = math.exp(-min(lam, 500.0)), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by whole months, kept inside the month it lands in (31 Jan + 1 month = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The first day of every month from ``first``'s month to ``last``'s, both included."""
+    out, month = [], first.replace(day=1)
+    while month <= last:
+        out.append(month)
+        month = add_months(month, 1)
+    return out

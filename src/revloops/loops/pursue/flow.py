@@ -17,6 +17,7 @@ from revloops.core.errors import InputError
 from revloops.loops.plays import (
     PlanView,
     find_play,
+    local_day,
     owners_for,
     plays_of,
     read_subject,
@@ -67,7 +68,8 @@ def start_pursue(plat: Ports, opportunity_id: str, *, actor: str = "system", pla
     play = why.play
     owners = owners_for(plat, subject, [m.owner_role for m in play.milestones], key=iid)
     created = subject.record.get("CreatedDate")
-    started = created.date() if isinstance(created, dt.datetime) else (today or subject.today())
+    # the day it was created where the deal is (a Friday evening in California is Saturday in UTC)
+    started = local_day(created, subject.place) if isinstance(created, dt.datetime) else (today or subject.today())
     view = start(plat, loop=LOOP, play=play, subject=subject, instance_id=iid, started_on=started, owners=owners,
                  why=why, facts={"amount": subject.record.get("Amount"), "stage": subject.record.get("StageName")},
                  actor=actor, today=today)

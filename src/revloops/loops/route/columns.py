@@ -175,8 +175,9 @@ def context_frame(env: RouteEnv, records: pl.DataFrame, sobject: str, fields: Se
 
 def _geo(records: pl.DataFrame, sobject: str) -> pl.DataFrame:
     columns = [c for c in GEO_FIELDS.get(sobject, GEO_FIELDS["Lead"])]
-    inputs = records.select([records.get_column(c) if c in records.columns else pl.lit(None, pl.String).alias(c)
-                             for c in columns])
+    # a missing address field is a column of nulls as long as the frame (a bare literal would be one row)
+    inputs = pl.DataFrame([records.get_column(c) if c in records.columns
+                           else pl.Series(c, [None] * records.height, dtype=pl.String) for c in columns])
     distinct = inputs.unique(maintain_order=True)
     geos = [normalise_geo(*row) for row in distinct.iter_rows()]
     table = distinct.with_columns(

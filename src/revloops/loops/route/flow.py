@@ -78,7 +78,8 @@ def _record_of(plat: Ports, sobject: str, record: Mapping[str, Any] | None, reco
 def resolve(plat: Ports, *, sobject: str = "Lead", record: Mapping[str, Any] | None = None,
             record_id: str | None = None, apply: bool = False, actor: str = "cli",
             enrichment: Mapping[str, Any] | None = None, score: Mapping[str, Any] | None = None,
-            decision_id: str | None = None, today: dt.date | None = None) -> Decision:
+            decision_id: str | None = None, today: dt.date | None = None,
+            signal: Mapping[str, Any] | None = None) -> Decision:
     """Route one record live: durable round robin, full trace; with ``apply`` write the owner and store it.
 
     ``decision_id`` makes a re-run idempotent: when that decision exists it is answered as is (a chain step
@@ -93,7 +94,7 @@ def resolve(plat: Ports, *, sobject: str = "Lead", record: Mapping[str, Any] | N
     if apply and not rec.Id:
         raise InputError("apply needs a saved record (with an Id)", field="record.Id")
     env = route_env(plat)
-    ctx = env.context(rec, sobject, enrichment=enrichment, score=score)
+    ctx = env.context(rec, sobject, enrichment=enrichment, score=score, signal=signal)
     compiled = env.compiled(sobject)
     if not apply:  # simulated from the durable state, never advancing it; nothing stored, so no id to show
         outcome = compiled.evaluate(ctx, env.handlers(SnapshotRotation(plat.rotation.states), today), trace=True)
