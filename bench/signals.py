@@ -14,9 +14,15 @@ Sections:
              scripted model over a three-page corpus): tokens, searches and dollars per scan, and the scan's
              worst-case reservation beside it (target: the reservation covers the scan). The fake's token
              counts are the wire's shape, not Claude's consumption.
+  fold:      every target's scan added to a ledger: the reports of one event (two or three outlets) fold into
+             one signal with their sources (target 100%), and no two events are merged (target none).
   decay:     1,000,000 signals in a SQLite ledger (10,000 accounts, 10 types and one retired): every account's
              decayed score in columns (Polars) against a per-signal Python loop over the same rows, read once
              (target >= 20x, the same scores to 1e-9), and both end to end with the read.
+  budget:    a simulated day (288 five-minute ticks) scanned by two worker processes against one Postgres
+             ledger, with a scanner at the port that costs like a Claude scan (it reserves 3 searches and 160k
+             tokens, spends 1 to 3 searches): the day's searches spent never exceed the budget (target: not by
+             one search), and how close the day came.
 Exits non-zero when a target is missed.
 """
 
@@ -181,8 +187,54 @@ def anthropic_bench(quick: bool) -> bool:
     print(f"  {int(f['scans'])} scans, {f['ms_per_scan']:.0f} ms each on loopback; per scan: "
           f"{f['signals_per_scan']:.1f} signals, {f['searches_per_scan']:.1f} searches, "
           f"{f['input_tokens_per_scan']:,.0f} in / {f['output_tokens_per_scan']:,.0f} out tokens, ${f['usd_per_scan']:.4f}")
+    monthly = 150.0  # the example budget: dollars a month
+    print(f"  a ${monthly:.0f} monthly budget allows {monthly / (30 * 24) / f['usd_per_scan']:.1f} scans an hour at "
+          f"this cost (the cadence asks 12: one every 5 minutes)")
     return _check("worst-case reservation (3 searches) covers a scan", f"${f['worst_case_usd']:.4f}",
                   f["worst_case_usd"] >= f["usd_per_scan"])
+
+
+def fold_bench(quick: bool) -> bool:
+    """Every target scanned into a ledger: each event's reports folded into one signal, no two events merged."""
+    import tempfile
+
+    from revloops.adapters.sql.db import open_database
+    from revloops.adapters.sql.signals import SqlSignalLedger
+    from revloops.loops.generate.outbound import FOLD_DAYS
+    from revloops.loops.generate.signals import same_event, signal_id
+    from revloops.ports.ledger import StoredSignal
+
+    cfg = load_config(EXAMPLE / "config").require("targets", TargetsFile)
+    items = news_corpus.read(EXAMPLE / "signals" / "news.jsonl")
+    event_of = {i["url"]: i["label"]["event"] for i in items}
+    names = {t.domain: t.name for t in cfg.targets}
+    scans, _ = _scan_all(OfflineScanner.for_config(EXAMPLE / "config"), cfg)
+    now = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = open_database(f"sqlite:///{tmp}/ledger.sqlite")
+        ledger = SqlSignalLedger(engine)
+        reports = 0
+        for domain, result in scans.items():
+            for found in result.signals:
+                reports += 1
+                event = found.event_date or now.date()
+                ledger.add(StoredSignal(
+                    id=signal_id(domain, found.type, event, found.headline), domain=domain, account_id=None,
+                    type=found.type, headline=found.headline, event_date=event,
+                    sources=[x.model_dump(mode="json") for x in found.sources], strength=0.5,
+                    confidence=found.confidence, provider="offline", synthetic=True, scan_id="bench",
+                    first_seen=now), fold_days=FOLD_DAYS,
+                    same=lambda old, new, name=names[domain]: same_event(new.type, old.headline, new.headline, name))
+        signals = ledger.all_signals()
+        engine.dispose()
+    events = [{event_of.get(src["url"]) for src in s.sources} for s in signals]
+    merged = sum(1 for e in events if len(e) > 1)
+    by_event = Counter(e for evs in events for e in evs)
+    split = sum(1 for n in by_event.values() if n > 1)
+    multi = sum(1 for s in signals if len(s.sources) > 1)
+    print(f"  {reports} reports into {len(signals)} signals ({multi} with two or more sources)")
+    ok = _check("events reported twice folded into one signal (target 100%)", f"{split} split", split == 0)
+    return _check("distinct events merged (target none)", str(merged), merged == 0) and ok
 
 
 def decay_bench(quick: bool) -> bool:
@@ -235,11 +287,102 @@ def decay_bench(quick: bool) -> bool:
     return _check("columns against the loop >= 20x", f"{t_loop / t_frame:.1f}x", t_loop / t_frame >= 20) and same
 
 
+class _MeteredScanner:
+    """A scanner at the port with a cost like a Claude scan's: it reserves 3 searches and 160k tokens, and
+    spends 1 to 3 searches and 8k to 40k tokens (seeded), finding no signal (the budget is what is measured)."""
+
+    name = "metered"
+    synthetic = True
+
+    def __init__(self, seed: int) -> None:
+        import random
+
+        self.rng = random.Random(seed)
+
+    def worst_case(self, max_searches: int) -> Any:
+        from revloops.ports.signals import ScanCost
+
+        return ScanCost(searches=max_searches, input_tokens=150_000, output_tokens=10_000, usd=0.2)
+
+    def scan(self, target: Any, **_: Any) -> Any:
+        from revloops.ports.signals import ScanCost, ScanResult
+
+        searches = self.rng.randint(1, 3)
+        tokens = self.rng.randint(8_000, 40_000)
+        return ScanResult(provider=self.name, synthetic=True,
+                          cost=ScanCost(searches=searches, input_tokens=tokens, output_tokens=500,
+                                        usd=searches * 0.01 + tokens / 1e6))
+
+
+def _scan_half(args: tuple[str, str, int, int]) -> int:
+    """One worker process: its half of the day's ticks against the shared ledger; answers scans done."""
+    db, config, worker, ticks = args
+    from revloops.bootstrap import build
+    from revloops.loops.generate.outbound import due, scan_target
+
+    plat = build(config=Path(config), db=db)
+    plat.__dict__["scanner"] = _MeteredScanner(worker)
+    start = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
+    done = 0
+    for i in range(worker, ticks, 2):  # the two workers take alternate ticks, as a shared queue would
+        now = start + dt.timedelta(minutes=5 * i)
+        for target in due(plat, now):
+            out = scan_target(plat, target, now=now, scan_id=f"scan:{now.isoformat()}:{target.domain}:{worker}")
+            done += out.scan.status == "done"
+    plat.close()
+    return done
+
+
+def budget_bench(quick: bool) -> bool:
+    """A simulated day of ticks by two worker processes on one Postgres ledger, against a small budget."""
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    from revloops.adapters.sql.db import open_database
+    from revloops.testing.postgres import throwaway_postgres
+
+    ticks = 96 if quick else 288
+    searches_per_day = ticks // 2  # about a third of what the ticks would spend: most of the day is skipped
+    with tempfile.TemporaryDirectory() as tmp, throwaway_postgres() as server:
+        config = Path(tmp) / "config"
+        shutil.copytree(ROOT / "examples" / "acme" / "config", config)
+        shutil.copytree(ROOT / "examples" / "acme" / "signals", Path(tmp) / "signals")
+        targets = config / "generate" / "targets.yaml"
+        text = targets.read_text()
+        assert "searches_per_day: 300" in text
+        targets.write_text(text.replace("searches_per_day: 300", f"searches_per_day: {searches_per_day}")
+                           .replace("tokens_per_day: 1500000", "tokens_per_day: 20000000"))
+        db = server.url()
+        open_database(db).dispose()  # migrated once, before the workers start
+        t0 = time.perf_counter()
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(2) as pool:
+            done = sum(pool.map(_scan_half, [(db, str(config), w, ticks) for w in (0, 1)]))
+        took = time.perf_counter() - t0
+        from revloops.bootstrap import build
+
+        plat = build(config=config, db=db)
+        scans = plat.ledger.scans(limit=100_000)
+        spent = sum(s.searches for s in scans if s.status == "done")
+        skipped = sum(1 for s in scans if s.status == "skipped")
+        day, _ = plat.ledger.spend(dt.date(2025, 1, 15))
+        plat.close()
+    print(f"  {ticks} ticks by 2 worker processes on Postgres in {took:.1f} s: {done} scans done, {skipped} skipped "
+          f"over budget; searches spent {spent} of {searches_per_day} (the ledger's day total {day.searches}); "
+          f"{searches_per_day - spent} left, less than a scan's reservation of 3")
+    return _check("never over the day's searches", f"{spent}/{searches_per_day}",
+                  spent <= searches_per_day and day.searches == spent)
+
+
 def main(argv: list[str] | None = None) -> int:
     sections: list[tuple[str, str, Callable[[bool], bool]]] = [
         ("precision", "1. precision: the offline scanner's types against the corpus labels", precision_bench),
         ("anthropic", "2. anthropic: the Claude scanner's cost per scan against the local fake", anthropic_bench),
+        ("fold", "2b. fold: every event's reports one signal in the ledger", fold_bench),
         ("decay", "3. decay: every account's signal score over the ledger, in columns against a loop", decay_bench),
+        ("budget", "4. budget: a simulated day of ticks by two worker processes on Postgres, never over budget",
+         budget_bench),
     ]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--section", choices=[name for name, _, _ in sections], default=None,

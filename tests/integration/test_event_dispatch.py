@@ -1,7 +1,7 @@
 """The inbox dispatcher hands each event to the reaction registered for its type, and knows no type itself.
 
 A loop reacts in its own module: here this test module declares a workflow and a reaction to
-``opportunity.closed_won`` (as Onboard will) and the engine's dispatcher starts it, one run for the events that
+``opportunity.closed_won`` (in place of Onboard's) and the engine's dispatcher starts it, one run for the events that
 name one opportunity; a type nobody reacts to is skipped, saying so. Workflow modules are found, not listed.
 """
 
@@ -67,11 +67,14 @@ def plat(tmp_path: Path) -> Iterator[Platform]:
 
 @pytest.fixture
 def reacting(plat: Platform) -> Iterator[None]:
-    """The reaction as a loop's module declares it at import; registered for this test only, so the other
-    tests of the run see no reaction to this type."""
+    """The reaction as a loop's module declares it at import; registered for this test only, in place of
+    Onboard's own (put back afterwards), so the other tests of the run see the real one."""
+    onboard = REACTIONS.pop(WON, None)
     reacts_to(WON, queue="chain")(on_deal_won)
     yield
     REACTIONS.pop(WON, None)
+    if onboard is not None:
+        REACTIONS[WON] = onboard
 
 
 def _event(kind: str, sobject: str, record_id: str, eid: str | None = None) -> CrmEvent:

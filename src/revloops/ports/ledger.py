@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -102,10 +102,12 @@ class SignalLedger(abc.ABC):
     """Signals, scans and the scan budget on the state database."""
 
     @abc.abstractmethod
-    def add(self, signal: StoredSignal, *, fold_days: int) -> tuple[StoredSignal, str]:
+    def add(self, signal: StoredSignal, *, fold_days: int,
+            same: Callable[[StoredSignal, StoredSignal], bool] | None = None) -> tuple[StoredSignal, str]:
         """Record a signal, folded into the signal of the same event when there is one: the same account and
-        type, an event date within ``fold_days``. Answers the stored signal and what happened: ``new``,
-        ``folded`` (a new source on an existing signal) or ``known`` (nothing new: a re-run)."""
+        type, an event date within ``fold_days``, and (when given) ``same(stored, new)``. Answers the stored
+        signal and what happened: ``new``, ``folded`` (a new source on an existing signal) or ``known``
+        (nothing new: a re-run)."""
 
     @abc.abstractmethod
     def get(self, signal_id: str) -> StoredSignal | None:

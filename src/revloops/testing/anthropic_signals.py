@@ -68,7 +68,7 @@ def bench_anthropic(scans: int) -> dict[str, float]:
         try:
             llm = AnthropicLLM("test-key", "claude-haiku-5-5", SpendLedger(engine), budget_usd=1e9,
                                base_url=server.url, timeout=10, sleep=lambda s: None)
-            scanner = AnthropicScanner(llm)
+            scanner = AnthropicScanner(llm, context_tokens=20_000)  # as the platform builds it
             now = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
             start = time.perf_counter()
             results = [scanner.scan(acme_target(), now=now, max_searches=3) for _ in range(scans)]

@@ -9,7 +9,7 @@ two workers can neither both add one event nor both take the last of the budget.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
@@ -70,7 +70,8 @@ class SqlSignalLedger(SignalLedger):
             conn.begin()
         return conn
 
-    def add(self, signal: StoredSignal, *, fold_days: int) -> tuple[StoredSignal, str]:
+    def add(self, signal: StoredSignal, *, fold_days: int,
+            same: Callable[[StoredSignal, StoredSignal], bool] | None = None) -> tuple[StoredSignal, str]:
         """See ``SignalLedger.add``."""
         lo = signal.event_date - dt.timedelta(days=fold_days)
         hi = signal.event_date + dt.timedelta(days=fold_days)
@@ -79,14 +80,15 @@ class SqlSignalLedger(SignalLedger):
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
                              {"k": f"signal:{signal.domain}:{signal.type}"})
-            same = conn.execute(sa.select(sg).where(sg.c.id == signal.id)).mappings().first()
-            if same is None:
-                same = conn.execute(
+            found = conn.execute(sa.select(sg).where(sg.c.id == signal.id)).mappings().first()
+            if found is None:
+                near = conn.execute(
                     sa.select(sg).where(sg.c.domain == signal.domain, sg.c.type == signal.type,
                                         sg.c.event_date >= lo, sg.c.event_date <= hi)
-                    .order_by(sg.c.first_seen, sg.c.id).limit(1)).mappings().first()
-            if same is not None:
-                stored = _signal(dict(same))
+                    .order_by(sg.c.first_seen, sg.c.id)).mappings().all()
+                found = next((r for r in near if same is None or same(_signal(dict(r)), signal)), None)
+            if found is not None:
+                stored = _signal(dict(found))
                 urls = {s.get("url") for s in stored.sources}
                 fresh = [s for s in signal.sources if s.get("url") not in urls]
                 if not fresh:

@@ -46,7 +46,7 @@ def targets(app: AppDep, caller: CallerDep) -> list[TargetRow]:
     return app.signal_targets(caller)
 
 
-@router.get("/targets/{domain}/score", response_model=AccountScore, responses=errors(404))
+@router.get("/targets/{domain}/score", response_model=AccountScore, responses=errors(404, 422))
 def score(domain: str, app: AppDep, caller: CallerDep, on: dt.date | None = None) -> AccountScore:
     """A target's decayed signal score, term by term."""
     return app.account_signal_score(caller, domain, on=on)

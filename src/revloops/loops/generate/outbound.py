@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from revloops.core.errors import InputError, NotFound, UpstreamUnavailable
-from revloops.loops.generate.signals import Decay, Term, explain, scan_order, scores_frame, signal_id
+from revloops.loops.generate.signals import (
+    Decay,
+    Term,
+    explain,
+    same_event,
+    scan_order,
+    scores_frame,
+    signal_id,
+)
 from revloops.ports.ledger import Budget, StoredScan, StoredSignal
 from revloops.ports.signals import ScanTarget, SignalKind
 
@@ -68,7 +76,8 @@ def _scanned_before(plat: Ports, now: dt.datetime) -> dict[str, dt.datetime]:
     not what its own scans (or later ticks') left due."""
     last = dict(plat.ledger.last_scanned())
     for domain in [d for d, at in last.items() if at >= now]:
-        earlier = [s.at for s in plat.ledger.scans(domain=domain, limit=10_000) if s.status != "skipped" and s.at < now]
+        earlier = [s.at for s in plat.ledger.scans(domain=domain, limit=10_000)
+                   if s.status != "skipped" and s.at < now]
         if earlier:
             last[domain] = max(earlier)
         else:
@@ -134,7 +143,8 @@ def scan_target(plat: Ports, target: Target, *, now: dt.datetime, scan_id: str) 
             account_id=account_id, type=found.type, headline=found.headline, event_date=event,
             sources=[s.model_dump(mode="json") for s in found.sources], strength=strength.get(found.type, 0.5),
             confidence=found.confidence, provider=result.provider, synthetic=result.synthetic, scan_id=scan_id,
-            first_seen=now), fold_days=FOLD_DAYS)
+            first_seen=now), fold_days=FOLD_DAYS,
+            same=lambda old, new: same_event(new.type, old.headline, new.headline, target.name))
         (new if what == "new" else folded if what == "folded" else []).append(stored.id)
     scan = StoredScan(id=scan_id, domain=target.domain, at=now, status="done", provider=result.provider,
                       found=len(result.signals) + len(result.dropped), kept=len(new), folded=len(folded),

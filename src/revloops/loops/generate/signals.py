@@ -35,6 +35,47 @@ def normalised_headline(text: str) -> str:
     return " ".join(_WORDS.findall(text.lower()))
 
 
+#: capitalised words a headline carries that name no particular event (roles, forms, filler)
+_GENERIC_WORDS = ("a an and the of for to in on at with as by from new its their our vp svp evp ceo cro cfo cto "
+                  "coo cmo cio chief officer head president director vice sales revenue marketing operations revops "
+                  "series seed round funding million billion inc ltd llc plc gmbh ag sa kk co corp group record "
+                  "quarter announces names appoints launches unveils")
+_GENERIC = frozenset(_GENERIC_WORDS.split())
+_AMOUNT = re.compile(r"\$\s?(\d+(?:[.,]\d+)?)\s*(m|mn|million|b|bn|billion|k)?\b", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9&'-]+")
+#: the types whose events are told apart by what they name (a product, a tool, a partner, a person)
+NAMED_TYPES = frozenset({"product_launch", "tech_change", "m_and_a", "partnership", "leadership_change"})
+#: the types whose events are told apart by their amount
+AMOUNT_TYPES = frozenset({"funding"})
+
+
+def amounts(headline: str) -> frozenset[str]:
+    """The money amounts a headline names, as numbers with their unit (``$150M`` and ``$150 million`` are both
+    ``150m``)."""
+    return frozenset(n.replace(",", "") + (unit or "").lower()[:1] for n, unit in _AMOUNT.findall(headline))
+
+
+def names(headline: str, company: str) -> frozenset[str]:
+    """The proper nouns a headline names, without the company's own name and words that name no event."""
+    own = set(_WORDS.findall(company.lower()))
+    return frozenset(w for w in (m.lower() for m in _NAME.findall(_AMOUNT.sub(" ", headline)))
+                     if w not in own and w not in _GENERIC)
+
+
+def same_event(kind: str, headline_a: str, headline_b: str, company: str) -> bool:
+    """Whether two reports of one account's signal of one type, close in time, are one event. A funding round
+    is another event when both name an amount and the amounts differ; a launch, a tool, a deal, a partner or a
+    leader is another when each headline names something and they name nothing in common (two products, two
+    merger partners); for other types (an expansion told by its country or its city) the window decides."""
+    if kind in AMOUNT_TYPES:
+        a, b = amounts(headline_a), amounts(headline_b)
+        return not (a and b and not (a & b))
+    if kind in NAMED_TYPES:
+        a, b = names(headline_a, company), names(headline_b, company)
+        return not (a and b and not (a & b))
+    return True
+
+
 def signal_id(domain: str, kind: str, event_date: dt.date, headline: str) -> str:
     """The id of a signal as first reported: a re-run of the same scan answers the same id."""
     key = f"{domain}|{kind}|{event_date.isoformat()}|{normalised_headline(headline)}"
