@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from revloops.core.errors import Forbidden, NotFound, Unauthenticated
+from revloops.core.errors import Forbidden, InputError, NotFound, Unauthenticated
 from revloops.core.identity import Caller, Tier
 from revloops.core.ids import object_of
 from revloops.core.model import Frozen
@@ -26,6 +26,19 @@ class Page(Frozen, Generic[T]):
     items: list[T]
     total: int
     next_cursor: str | None = None
+
+
+def page_offset(cursor: str | None) -> int:
+    """Where a list's page starts: the cursor a previous page gave out (an offset), or the start.
+
+    Raises:
+        InputError: not a cursor a list gave out.
+    """
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise InputError("not a cursor this list gave out", field="cursor")
+    return int(cursor)
 
 
 class AppBase:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from revloops.app.base import AppBase, Page
+from revloops.app.base import AppBase, Page, page_offset
 from revloops.core.decisions import Decision
 from revloops.core.errors import InputError, NotFound
 from revloops.core.identity import Caller
@@ -248,12 +248,6 @@ def _day(value: dt.date | None) -> dt.date:
     return value or dt.datetime.now(dt.UTC).date()
 
 
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit():
-        raise InputError("not a cursor this list gave out", field="cursor")
-    return int(cursor)
 
 
 def _limit(limit: int) -> int:
@@ -357,7 +351,7 @@ class RetentionActions(AppBase):
         if band is not None:
             frame = frame.filter(pl.col("band") == band)
         frame = frame.sort("score", "Id")
-        start, size = _offset(cursor), _limit(limit)
+        start, size = page_offset(cursor), _limit(limit)
         rows = [HealthRow(account_id=r["Id"], account=r["Name"], owner_id=r["OwnerId"], score=r["score"],
                           band=r["band"], arr=r["ARR__c"], contract_end=r["Contract_End__c"])
                 for r in frame.slice(start, size).iter_rows(named=True)]
@@ -516,14 +510,14 @@ class RetentionActions(AppBase):
         """Open milestone tasks, soonest due first: a rep's own, a manager's team's, everyone's org-wide."""
         owners = self.visible_owners(caller)
         found, total = self.platform.plans.open_milestones(owner_ids=sorted(owners) if owners is not None else None,
-                                                           limit=_limit(limit), offset=_offset(cursor))
+                                                           limit=_limit(limit), offset=page_offset(cursor))
         items = []
         for inst, m in found:
             subject = self._subject_of(inst.loop, inst.play_id, m.milestone_id, inst.facts.get("names", {}))
             items.append(TaskRow(task_id=m.task_id, subject=subject, due=m.due, owner_id=m.owner_id,
                                  record_id=inst.record_id, account_id=inst.account_id, loop=inst.loop,
                                  play_id=inst.play_id, instance_id=inst.id, milestone=m.milestone_id))
-        start = _offset(cursor)
+        start = page_offset(cursor)
         nxt = str(start + len(items)) if start + len(items) < total else None
         return Page[TaskRow](items=items, total=total, next_cursor=nxt)
 

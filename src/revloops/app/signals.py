@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from revloops.app.base import AppBase, Page
+from revloops.app.base import AppBase, Page, page_offset
 from revloops.core.decisions import Decision
 from revloops.core.errors import InputError
 from revloops.core.identity import Caller
@@ -169,12 +169,6 @@ def _scan_row(s: Any, extra: dict[str, Any] | None = None) -> ScanRow:
                    tokens=s.input_tokens + s.output_tokens, usd=s.usd, **(extra or {}))
 
 
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit():
-        raise InputError("not a cursor this list gave out", field="cursor")
-    return int(cursor)
 
 
 class SignalActions(AppBase):
@@ -189,7 +183,7 @@ class SignalActions(AppBase):
         """The ledger's signals, newest event first (every tier; signals are about target accounts)."""
         if not 1 <= limit <= 500:
             raise InputError("limit must be 1 to 500", field="limit")
-        start = _offset(cursor)
+        start = page_offset(cursor)
         found, total = self.platform.ledger.signals(domain=domain, type=type, since=since, limit=limit, offset=start)
         nxt = str(start + len(found)) if start + len(found) < total else None
         return Page[SignalRow](items=[_row(s) for s in found], total=total, next_cursor=nxt)
