@@ -291,7 +291,9 @@ class SignalActions(AppBase):
         rows = [_scan_row(scans[r["scan_id"]], {"outreach": r.get("outreach"), "why": r.get("why")})
                 for r in results if r["scan_id"] in scans]
         after = {s.id for s in plat.ledger.all_signals()}
-        story = plat.decisions.for_record(outreach[0]["lead_id"], limit=10) if outreach else []
+        # the story of an outreach that reached its sequence (one parked for review tells less)
+        told = next((o for o in outreach if o.get("play")), outreach[0] if outreach else None)
+        story = plat.decisions.for_record(told["lead_id"], limit=10) if told else []
         return TickResult(ticks=ticks, scans=rows, new_signals=len(after - before),
                           folded=sum(r.folded for r in rows), skipped=sum(1 for r in rows if r.status == "skipped"),
                           outreach=outreach, budget=self.signal_budget(caller, day=first.date()), story=story)
