@@ -224,8 +224,8 @@ def plans_round(plat: Any, client: Any, opps: Sequence[str]) -> Timed:
                  *steps_span(client, [f"pursue-{o}" for o in opps]))
 
 
-def plans_check(plat: Any, client: Any, opps: Sequence[str]) -> bool:
-    """One plan and one successful run per deal; as many plan tasks as open milestones."""
+def plans_check(plat: Any, client: Any, opps: Sequence[str]) -> tuple[bool, str]:
+    """One plan and one successful run per deal; as many plan tasks as open milestones (and the line saying so)."""
     from revloops.ports.crm import Filter, Query
 
     instances = plat.plans.instances(loop="pursue")
@@ -234,53 +234,69 @@ def plans_check(plat: Any, client: Any, opps: Sequence[str]) -> bool:
     _, open_milestones = plat.plans.open_milestones(limit=1)
     ok = (sorted(i.record_id for i in instances) == sorted(opps) and len(runs) == len(opps)
           and {str(r.status) for r in runs} == {"SUCCESS"} and tasks == open_milestones)
-    print(f"  {len(instances):,} plans for {len(opps):,} deals, {len(runs):,} runs "
-          f"({', '.join(sorted({str(r.status) for r in runs}))}), {tasks:,} plan tasks for {open_milestones:,} open "
-          f"milestones: {'ok' if ok else 'WRONG'}")
-    return ok
+    return ok, (f"    {len(instances):,} plans for {len(opps):,} deals, {len(runs):,} runs "
+                f"({', '.join(sorted({str(r.status) for r in runs}))}), {tasks:,} plan tasks for {open_milestones:,} "
+                f"open milestones: {'ok' if ok else 'WRONG'}")
+
+
+def plans_pair(root: Path, n: int, db: str | None) -> tuple[Timed, Timed, tuple[bool, str]]:
+    """One round on an org of its own: warm up, then the floor and the plans on ``n`` workflows each."""
+    from revloops.engine import setup
+
+    plat, opps = deals_org(root, n + WARM, db)
+    client = setup.client(plat.settings)
+    try:
+        setup.launch(plat)
+        floor_round(client, WARM)
+        plans_round(plat, client, opps[n:])  # imports, the config, the routing snapshot (it stops the engine)
+        setup.launch(plat)
+        floor = floor_round(client, n)
+        plans = plans_round(plat, client, opps[:n])
+        check = plans_check(plat, client, opps)
+    finally:
+        setup.shutdown()
+        client.destroy()
+        plat.engine.dispose()
+    return floor, plans, check
 
 
 def plans_bench(n: int = 10_000, rounds: int = 2, postgres: bool = False) -> bool:
     """Section 2: plans created through the engine against the floor with the same steps, in ``rounds`` pairs.
+
+    Each round runs on an org of its own (a fresh state database and engine), so every round starts from the
+    same state; it also keeps each inbox to its round's events, which ``run_events`` needs today: its wait reads
+    the oldest ``len(events) + 5000`` inbox entries (``chains/run.py``), so it never sees newer events behind more.
 
     Returns:
         Whether every deal got one plan through one successful run, with a task per open milestone.
     """
     from contextlib import ExitStack
 
-    from revloops.engine import setup
+    from revloops.settings import load_settings
 
     per_round = n // rounds
+    pairs: list[tuple[Timed, Timed]] = []
+    ok = True
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        db = None
+        server = None
         if postgres:
             from revloops.testing.postgres import throwaway_postgres
 
-            db = stack.enter_context(throwaway_postgres(durable=True)).url()
-        plat, opps = deals_org(root, per_round * rounds + WARM, db)
-        print(f"  {len(opps):,} deals on {'Postgres (fsync on)' if postgres else 'SQLite (WAL)'}, chain queue "
-              f"concurrency {plat.settings.chain_concurrency}, polled every {plat.settings.chain_poll_seconds} s")
-        client = setup.client(plat.settings)
-        try:
-            setup.launch(plat)
-            floor_round(client, WARM)
-            plans_round(plat, client, opps[-WARM:])  # imports, the config, the routing snapshot; it stops the engine
-            pairs = []
-            for r in range(rounds):
-                setup.launch(plat)
-                floor = floor_round(client, per_round)
-                plans = plans_round(plat, client, opps[r * per_round:(r + 1) * per_round])
-                pairs.append((floor, plans))
-                print(f"  round {r + 1}:")
-                print(floor.line())
-                print(plans.line() + f"   ({floor.wall / plans.wall:.2f}x)", flush=True)
-            ok = plans_check(plat, client, opps)
-        finally:
-            setup.shutdown()
-            client.destroy()
-            plat.engine.dispose()
-    print(pairs[-1][1].steps())
+            server = stack.enter_context(throwaway_postgres(durable=True))
+        settings = load_settings()
+        print(f"  {rounds} round(s) of {per_round:,} deals each (+{WARM} to warm up) on "
+              f"{'Postgres (fsync on)' if postgres else 'SQLite (WAL)'}, chain queue concurrency "
+              f"{settings.chain_concurrency}, polled every {settings.chain_poll_seconds} s", flush=True)
+        for r in range(rounds):
+            floor, plans, (held, said) = plans_pair(root / f"round-{r + 1}", per_round, _round_db(server, r))
+            pairs.append((floor, plans))
+            ok = ok and held
+            print(f"  round {r + 1}:")
+            print(floor.line())
+            print(plans.line() + f"   ({floor.wall / plans.wall:.2f}x)")
+            print(plans.steps())
+            print(said, flush=True)
     floor_wall, plans_wall = sum(f.wall for f, _ in pairs), sum(p.wall for _, p in pairs)
     floor_span, plans_span = sum(f.span for f, _ in pairs), sum(p.span for _, p in pairs)
     total = per_round * rounds
@@ -289,6 +305,17 @@ def plans_bench(n: int = 10_000, rounds: int = 2, postgres: bool = False) -> boo
     print(f"  {'plans / floor (target >= 0.8x)':<44} {floor_wall / plans_wall:8.2f}x   "
           f"(steps' span {floor_span / plans_span:.2f}x)")
     return ok
+
+
+def _round_db(server: Any, r: int) -> str | None:
+    """A database of its own for round ``r`` on the Postgres server (None: SQLite files in the round's folder)."""
+    if server is None:
+        return None
+    import psycopg
+
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE round_{r + 1}")
+    return str(server.url(f"round_{r + 1}"))
 
 
 def main(argv: list[str] | None = None) -> int:

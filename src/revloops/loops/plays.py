@@ -169,18 +169,23 @@ def start(plat: Ports, *, loop: str, play: Play, subject: Subject, instance_id: 
                             record_id=subject.record["Id"], account_id=subject.account_id, started_on=started_on,
                             facts=stored_facts, config_version=plat.config.version)
     stored, new = plat.plans.start(instance)
-    decision = None
-    if new or why is not None:
-        decision = plat.decisions.record(Decision(
-            id=f"dec_{loop}_{_safe(instance_id)}", loop=loop, sobject=subject.sobject, record_id=subject.record["Id"],
-            outcome=stored.play_id, detail={"instance_id": instance_id, "started_on": started_on.isoformat(),
-                                            "owners": dict(stored.facts.get("owners", {}))},
-            trace=why.trace if why else [], explanation=why.explanation if why else f"{loop} plan {stored.play_id}",
-            config_version=plat.config.version, inputs_digest=digest({"id": instance_id, "play": stored.play_id}),
-            actor=actor))
-    view = reconcile(plat, stored, play=play, subject=subject, today=today)
+    decision = record_start(plat, stored, trace=why.trace if why else [], actor=actor)
+    view = reconcile(plat, stored, play=play, subject=subject, today=today, fresh=new)
     return PlanView(view.instance, view.milestones, view.created, view.moved, new=new, decision=decision,
                     notes=view.notes)
+
+
+def record_start(plat: Ports, inst: PlanInstance, *, trace: list[dict[str, Any]] | None = None,
+                 actor: str = "system") -> Decision:
+    """The decision that a plan started (its id fixed by the instance, so recording it again, as a retried or
+    recovered step does, changes nothing)."""
+    return plat.decisions.record(Decision(
+        id=f"dec_{inst.loop}_{_safe(inst.id)}", loop=inst.loop, sobject=inst.sobject, record_id=inst.record_id,
+        outcome=inst.play_id, detail={"instance_id": inst.id, "started_on": inst.started_on.isoformat(),
+                                      "owners": dict(inst.facts.get("owners", {}))},
+        trace=list(trace or []), explanation=str(inst.facts.get("why") or f"{inst.loop} plan {inst.play_id}"),
+        config_version=inst.config_version or plat.config.version,
+        inputs_digest=digest({"id": inst.id, "play": inst.play_id}), actor=actor))
 
 
 def _safe(text: str) -> str:
@@ -212,7 +217,8 @@ def _completed_on(task: Mapping[str, Any], place: Place) -> dt.date:
 def plan_tasks(plat: Ports, instance_id: str) -> dict[str, dict[str, Any]]:
     """The CRM tasks of one plan instance, by milestone id (read by their keys: no other plan's)."""
     prefix = task_key(instance_id, "")
-    query = Query("Task", (Filter("Revloops_Key__c", "like", prefix + "%"),))
+    # a range on the key (its unique index), where a LIKE would read every task
+    query = Query("Task", (Filter("Revloops_Key__c", "gte", prefix), Filter("Revloops_Key__c", "lt", prefix + "\uffff")))
     out: dict[str, dict[str, Any]] = {}
     for task in plat.crm.query_all(query):
         key = task.Revloops_Key__c or ""  # type: ignore[attr-defined]
@@ -222,7 +228,7 @@ def plan_tasks(plat: Ports, instance_id: str) -> dict[str, dict[str, Any]]:
 
 
 def reconcile(plat: Ports, instance: PlanInstance | str, *, play: Play | None = None,
-              subject: Subject | None = None, today: dt.date | None = None) -> PlanView:
+              subject: Subject | None = None, today: dt.date | None = None, fresh: bool = False) -> PlanView:
     """Make the CRM's tasks of one plan agree with the milestone engine's schedule.
 
     Reads the plan's tasks (completed, reopened, re-dated by people), evaluates conditional milestones on the
@@ -236,8 +242,9 @@ def reconcile(plat: Ports, instance: PlanInstance | str, *, play: Play | None = 
     subject = subject or read_subject(plat, inst.sobject, inst.record_id)
     place = subject.place
     today = today or subject.today()
-    tasks = plan_tasks(plat, inst.id)
-    stored = {m.milestone_id: m for m in plat.plans.milestones(inst.id)}
+    # a plan this very call stored has no task and no milestone yet: nothing to read back
+    tasks = {} if fresh else plan_tasks(plat, inst.id)
+    stored = {} if fresh else {m.milestone_id: m for m in plat.plans.milestones(inst.id)}
     completed = {mid: _completed_on(t, place) for mid, t in tasks.items() if t.get("Status") == DONE}
     moved = {mid: t["ActivityDate"] for mid, t in tasks.items()
              if t.get("Status") != DONE and mid in stored and isinstance(t.get("ActivityDate"), dt.date)

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from revloops.core.decisions import Decision, digest
 from revloops.core.errors import InputError
-from revloops.loops.plays import PlanView, owners_for, plays_of, read_subject, reconcile, select, start
+from revloops.loops.plays import (
+    PlanView,
+    owners_for,
+    plays_of,
+    read_subject,
+    reconcile,
+    record_start,
+    select,
+    start,
+)
 
 if TYPE_CHECKING:
     from revloops.loops.onboard.config import PlansFile
@@ -56,10 +65,14 @@ def start_onboarding(plat: Ports, opportunity_id: str, *, actor: str = "system",
         raise InputError(f"opportunity {opportunity_id} is not won: onboarding starts on closed-won",
                          field="opportunity_id")
     iid = instance_id(opportunity_id)
-    existing = plat.plans.get(iid)
-    if existing is not None:
-        return reconcile(plat, existing, subject=subject, today=today)
     plans: PlansFile = plat.config.require("onboard_plans", PlansFile)
+    existing = plat.plans.get(iid)
+    if existing is not None:  # a retry or recovery finishes what a first try left after storing the plan
+        record_start(plat, existing, actor=actor)
+        _handoff(plat, opportunity_id, list(existing.facts.get("handoff_gaps", [])), subject.record.get("OwnerId"),
+                 today or subject.today(), only_missing=True)
+        _make_customer(plat, subject.account, subject.record, existing.started_on)
+        return reconcile(plat, existing, subject=subject, today=today)
     why = select(plays_of(plat, LOOP), subject.ctx, "onboarding plan")
     if why.play is None:
         return plat.decisions.record(Decision(
@@ -68,15 +81,6 @@ def start_onboarding(plat: Ports, opportunity_id: str, *, actor: str = "system",
             config_version=plat.config.version, inputs_digest=digest(subject.ctx), actor=actor))
     plan = why.play
     gaps = handoff_gaps(plans, subject.record)
-    owner = subject.record.get("OwnerId")
-    if gaps:
-        fields = {"Subject": "Handoff gaps: " + ", ".join(gaps)[:200], "WhatId": opportunity_id, "Priority": "High",
-                  "Status": "Not Started", "Type": "Other", "ActivityDate": (today or subject.today()).isoformat(),
-                  "Description": "Fill these on the opportunity before the customer team takes over: "
-                                 + ", ".join(gaps)}
-        if isinstance(owner, str) and owner.startswith("005"):
-            fields["OwnerId"] = owner
-        plat.crm.upsert("Task", "Revloops_Key__c", handoff_key(opportunity_id), fields)
     roles = [*plan.team, *(m.owner_role for m in plan.milestones)]
     team = owners_for(plat, subject, roles, key=iid, rules={"CSM": plat.config.get("csm_rules")})
     close = subject.record.get("CloseDate")
@@ -85,8 +89,28 @@ def start_onboarding(plat: Ports, opportunity_id: str, *, actor: str = "system",
                  why=why, facts={"handoff_gaps": gaps, "team": {r: team.get(r) for r in plan.team},
                                  "time_to_value_days": plan.time_to_value_days},
                  actor=actor, today=today)
+    _handoff(plat, opportunity_id, gaps, subject.record.get("OwnerId"), today or subject.today())
     _make_customer(plat, subject.account, subject.record, started)
     return view
+
+
+def _handoff(plat: Ports, opportunity_id: str, gaps: list[str], owner: Any, day: dt.date, *,
+             only_missing: bool = False) -> None:
+    """The AE's one flagged task for the handoff gaps (upserted by its key: once per won deal); with
+    ``only_missing`` (a retry) only when it is not there, so a task the AE has worked is left alone."""
+    if not gaps:
+        return
+    if only_missing:
+        from revloops.ports.crm import eq
+
+        if plat.crm.find_one(eq("Task", Revloops_Key__c=handoff_key(opportunity_id))) is not None:
+            return
+    fields = {"Subject": "Handoff gaps: " + ", ".join(gaps)[:200], "WhatId": opportunity_id, "Priority": "High",
+              "Status": "Not Started", "Type": "Other", "ActivityDate": day.isoformat(),
+              "Description": "Fill these on the opportunity before the customer team takes over: " + ", ".join(gaps)}
+    if isinstance(owner, str) and owner.startswith("005"):
+        fields["OwnerId"] = owner
+    plat.crm.upsert("Task", "Revloops_Key__c", handoff_key(opportunity_id), fields)
 
 
 def _make_customer(plat: Ports, account: dict[str, Any] | None, opportunity: dict[str, Any], since: dt.date) -> None:

@@ -22,6 +22,7 @@ from revloops.loops.plays import (
     plays_of,
     read_subject,
     reconcile,
+    record_start,
     select,
     start,
 )
@@ -48,7 +49,10 @@ def start_pursue(plat: Ports, opportunity_id: str, *, actor: str = "system", pla
     iid = instance_id(opportunity_id)
     subject = read_subject(plat, "Opportunity", opportunity_id)
     existing = plat.plans.get(iid)
-    if existing is not None:
+    if existing is not None:  # a retry or recovery finishes what a first try left after storing the plan
+        record_start(plat, existing, actor=actor)
+        if subject.record.get("Deal_Play__c") != existing.play_id:
+            plat.crm.update("Opportunity", opportunity_id, {"Deal_Play__c": existing.play_id})
         return reconcile(plat, existing, subject=subject, today=today)
     if subject.record.get("IsClosed"):
         raise InputError(f"opportunity {opportunity_id} is closed: a deal play starts on an open deal",
