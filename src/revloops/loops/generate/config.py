@@ -145,7 +145,7 @@ class Target(ConfigModel):
         name: the company's name, as the news writes it.
         domain: its web domain (the key of the target: one target per domain).
         account: the CRM account to tie it to (its ``External_Id__c`` or ``Id``); when absent the target is tied
-            by domain to a CRM account, or created as one on its first scan.
+            by domain to a CRM account, or created as one when its first outreach starts.
         territory: the territory it belongs to (a ``developer_name`` of design/territories.yaml).
         priority: 1 (scanned first, jumps the queue) to 5 (scanned last).
         signals: the signal type ids to look for; empty: every type.
