@@ -8,8 +8,8 @@ they start, and what those runs leave behind, checked by :func:`plan_problems` (
 - ``opportunity.closed_won`` delivered twice: one onboarding, at most one handoff task, the deal's play closed
   with its outcome, won;
 - a step failing once after its plan was stored (a CRM 503, the decision store gone for a moment), then
-  retried: the retry must finish what the first try left (expected to fail until start_pursue and
-  start_onboarding redo their first-start effects: see RETRY_BUG);
+  retried: the retry finishes what the first try left (the decision, ``Deal_Play__c``, the account made a
+  customer);
 - a worker killed (SIGKILL) while 200 deals get their plays: after a restart every plan is complete and
   nothing is doubled.
 """
@@ -356,8 +356,7 @@ def test_a_worker_killed_while_200_deals_get_their_plays_leaves_every_plan_compl
     finally:
         client.destroy()
 
-    # Until RETRY_BUG is fixed this fails now and then (about one run in five here): a run recovered after the
-    # kill finds its instance stored and leaves Deal_Play__c (or the decision) unwritten.
+    # a run recovered after the kill may find its instance stored: it must still finish the decision and Deal_Play__c
     assert plan_problems(plat, opps) == []
     instances = plat.plans.instances(loop="pursue")
     assert sorted(i.record_id for i in instances) == sorted(opps)

@@ -54,7 +54,8 @@ _last_reconcile = [0.0]
 
 def reconcile(plat: Ports, limit: int = 50) -> int:
     """Make the inbox tell the truth about runs: an event whose run is parked (failed after its retries,
-    cancelled) is ``failed`` with the run's error, never ``processing`` forever; a failed event whose run was
+    cancelled) is ``failed`` with the run's error, never ``processing`` forever; one whose run finished is
+    ``done``; a failed event whose run was
     retried (``revloops retry``) is ``processing`` again. Answers how many events moved."""
     moved = 0
     for entry in plat.inbox.entries(status="processing", limit=limit):
@@ -63,6 +64,11 @@ def reconcile(plat: Ports, limit: int = 50) -> int:
             why = f"run {entry.workflow_id} {status.status.lower()}: {describe_error(status.error)}"
             moved += plat.inbox.mark(entry.event.id, "failed", workflow_id=entry.workflow_id, reason=why[:1000],
                                      only_from="processing")
+        elif status is not None and status.status == "SUCCESS":
+            # pointed at its run while the run was finishing: after the run marked its events, before its
+            # status read as done, so neither side marked this one
+            moved += plat.inbox.mark(entry.event.id, "done", workflow_id=entry.workflow_id,
+                                     reason="its run had finished", only_from="processing")
     for entry in plat.inbox.entries(status="failed", limit=limit):
         status = DBOS.get_workflow_status(entry.workflow_id) if entry.workflow_id else None
         if status is not None and status.status in ("PENDING", "ENQUEUED"):
