@@ -522,19 +522,14 @@ class RetentionActions(AppBase):
         return Page[TaskRow](items=items, total=total, next_cursor=nxt)
 
     def _subject_of(self, loop: str, play_id: str, milestone_id: str, names: dict[str, str]) -> str:
-        from revloops.loops.plays import find_play
+        from revloops.loops.plays import find_play, subject_line
 
         try:
             play = find_play(self.platform, loop, play_id)
         except InputError:
             return milestone_id
-        for m in play.milestones:
-            if m.id == milestone_id:
-                try:
-                    return m.subject.format_map({**names, "owner": "you"})
-                except (KeyError, IndexError, ValueError):
-                    return m.subject
-        return milestone_id
+        found = next((m for m in play.milestones if m.id == milestone_id), None)
+        return subject_line(found, names, "you") if found is not None else milestone_id
 
     def complete_task(self, caller: Caller, task_id: str, *, on: dt.datetime | None = None) -> PlanResult:
         """Complete a milestone task (the caller's own, or in scope): its dependents' tasks are created."""

@@ -192,7 +192,8 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in text)[:120]
 
 
-def _subject_line(m: Milestone, names: Mapping[str, str], owner_name: str | None) -> str:
+def subject_line(m: Milestone, names: Mapping[str, str], owner_name: str | None) -> str:
+    """A milestone's task subject with its placeholders filled (the template as written when one is unknown)."""
     values = {**names, "owner": owner_name or "the owner"}
     try:
         return m.subject.format_map(values)[:255]
@@ -268,7 +269,7 @@ def reconcile(plat: Ports, instance: PlanInstance | str, *, play: Play | None = 
         task_id = (task or {}).get("Id") or (stored[mid].task_id if mid in stored else None)
         change = _task_change(state, task, inst.status)
         if task is None and state.status in ("open", "done") and inst.status == "active":
-            fields = {"Subject": _subject_line(m, names, None), "WhatId": inst.record_id, "Status": "Not Started",
+            fields = {"Subject": subject_line(m, names, None), "WhatId": inst.record_id, "Status": "Not Started",
                       "Priority": "Normal", "Type": "Other", "ActivityDate": state.due.isoformat() if state.due else None,
                       "Description": f"{inst.loop} play {inst.play_id}, milestone {mid} (due {state.basis})"}
             if owner and owner.startswith("005"):
@@ -279,7 +280,7 @@ def reconcile(plat: Ports, instance: PlanInstance | str, *, play: Play | None = 
             plat.crm.update("Task", task["Id"], change)
             changed += 1
         rows.append(StoredMilestone(inst.id, mid, state.status, owner, state.due, state.completed_on, task_id))
-        out.append({"milestone": mid, "subject": _subject_line(m, names, None), "status": state.status,
+        out.append({"milestone": mid, "subject": subject_line(m, names, None), "status": state.status,
                     "owner_id": owner, "owner_role": m.owner_role, "due": state.due, "completed_on": state.completed_on,
                     "basis": state.basis, "task_id": task_id, "after": list(m.after)})
     plat.plans.put_milestones(rows)
