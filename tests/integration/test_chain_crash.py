@@ -53,7 +53,10 @@ def test_a_worker_killed_mid_batch_leaves_each_lead_one_owner_score_sequence_and
     first = workers.start("worker-a")  # its inbox tick starts a run per event
     client = setup.client(org.settings)
     try:
-        wait_for(lambda: effect_counts(org)["tasks"] >= 30, 150, "the worker to engage some leads", every=0.5)
+        # The inbox tick enqueues while the queue drains, so the queue can be empty for a moment: aim the kill
+        # at a moment when runs are in flight.
+        wait_for(lambda: effect_counts(org)["tasks"] >= 30 and chain_runs(client).get("PENDING", 0) > 0, 150,
+                 "the worker to engage some leads with runs in flight", every=0.1)
         workers.kill(first)
         at_crash = chain_runs(client)
         assert at_crash.get("SUCCESS", 0) < N, "the batch finished before the kill; nothing was tested"

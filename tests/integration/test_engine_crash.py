@@ -19,6 +19,7 @@ from revloops.ports.crm import Query
 from tests.support.workers import WorkerProcs, wait_for
 
 N = 300
+HOLD = 0.5  # seconds each run pauses before its CRM write
 
 
 @pytest.fixture
@@ -43,9 +44,14 @@ def test_a_killed_worker_resumes_its_runs_and_each_has_one_effect(workers: Worke
     try:
         keys = [f"lead-{i:04d}" for i in range(N)]
         for key in keys:
-            submit(client, "chain", run_key("probe", key), "probe.crm_write", key, 0.02)
+            submit(client, "chain", run_key("probe", key), "probe.crm_write", key, HOLD)
 
-        wait_for(lambda: sum(_tasks(crm).values()) >= 40, 120, "the worker to get going")
+        # Kill while runs are in flight: each holds HOLD seconds before its write, so a batch the worker has
+        # dequeued stays PENDING far longer than the few milliseconds between this check and the kill.
+        def going_with_runs_in_flight() -> bool:
+            return sum(_tasks(crm).values()) >= 40 and engine_status(client).counts.get("PENDING", 0) > 0
+
+        wait_for(going_with_runs_in_flight, 120, "the worker to get going with runs in flight")
         workers.kill(first)
         at_crash = engine_status(client).counts
         assert at_crash.get("SUCCESS", 0) < N, "the batch finished before the crash; nothing was tested"
