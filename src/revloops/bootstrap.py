@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,7 @@ from revloops.ports.sequences import SequenceStore
 from revloops.ports.signals import SignalScanner
 from revloops.ports.spend import EnrichmentSpend, LlmSpend
 from revloops.ports.uow import UnitOfWork
+from revloops.ports.warehouse import Published, Warehouse, WarehouseAnswer, WarehouseSources
 from revloops.settings import Settings, load_settings
 
 
@@ -105,6 +107,39 @@ class Platform:
         from revloops.adapters.sql.signals import SqlSignalLedger
 
         return SqlSignalLedger(self.engine)
+
+    @cached_property
+    def warehouse_sources(self) -> WarehouseSources:
+        """What the warehouse is loaded from: the CRM's objects and the loops' state tables."""
+        from revloops.adapters.sql.extract import StateSources
+
+        return StateSources(self.crm, self.engine)
+
+    def warehouse(self, *, read_only: bool = True) -> Warehouse:
+        """The revenue warehouse (a DuckDB file), opened for the reads of metrics and reports, or for a
+        refresh; the caller closes it (one process writes a DuckDB file at a time)."""
+        from revloops.adapters.warehouse.duck import DuckWarehouse
+
+        return DuckWarehouse(self.settings.warehouse_path, read_only=read_only)
+
+    def warehouse_sql(self, sql: str) -> WarehouseAnswer:
+        """One read-only statement over the warehouse (``revloops sql``, the MCP tool ``run_sql``): parsed and
+        refused unless it only reads, on a connection opened read-only without file or network access."""
+        from revloops.adapters.warehouse.readonly import run_readonly
+
+        res = run_readonly(self.settings.warehouse_path, sql, max_rows=self.settings.sql_max_rows,
+                           timeout_s=self.settings.sql_timeout_seconds)
+        return WarehouseAnswer(res.columns, res.types, res.rows, res.truncated, res.elapsed_ms)
+
+    def publish_warehouse(self, wh: Warehouse, url: str, schema: str,
+                          progress: Callable[[str, int, int | None], None] | None = None) -> Published:
+        """Copy the warehouse's tables and views to a Postgres schema (for Hex and other notebooks)."""
+        from revloops.adapters.warehouse.duck import DuckWarehouse
+        from revloops.adapters.warehouse.publish import publish
+
+        assert isinstance(wh, DuckWarehouse)
+        done = publish(wh, url, schema, progress)
+        return Published(done.tables, done.rows, done.seconds)
 
     @cached_property
     def uow(self) -> UnitOfWork:

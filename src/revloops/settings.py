@@ -5,6 +5,7 @@ Secrets live here only. Outside development, placeholder secrets are refused.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -72,6 +73,17 @@ class Settings(BaseSettings):
     chain_poll_seconds: float = Field(default=0.1, gt=0, le=10,
                                       description="how often a worker looks for queued leads; each look costs a few queries")
 
+    warehouse: Path | None = Field(default=None, description="the revenue warehouse's DuckDB file; default "
+                                   "warehouse.duckdb in the state dir")
+    warehouse_refresh_minutes: float | None = Field(
+        default=None, gt=0, description="engine workers refresh the warehouse this often (incrementally); unset: "
+        "only `revloops warehouse refresh` does")
+    warehouse_as_of: date | None = Field(default=None, description="the day the warehouse's windows and ages count "
+                                         "to; default today (a seeded org uses its seed's today)")
+    sql_max_rows: int = Field(default=1000, ge=1, le=100_000, description="rows `revloops sql` and run_sql answer")
+    sql_timeout_seconds: float = Field(default=10.0, gt=0, le=600,
+                                       description="a read-only query is interrupted after this long")
+
     events_secret: SecretStr | None = None
     crm_poll: bool = Field(default=False, description="engine workers poll the CRM for changes every 30 s")
     api_preview_concurrency: int = Field(default=1, ge=1, le=64,
@@ -125,6 +137,11 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The state database URL, defaulting to ``<state_dir>/state.sqlite``."""
         return self.db or f"sqlite:///{self.state_dir / 'state.sqlite'}"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The warehouse's DuckDB file."""
+        return self.warehouse or self.state_dir / "warehouse.duckdb"
 
     @property
     def engine_db_url(self) -> str:

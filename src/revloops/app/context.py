@@ -21,11 +21,13 @@ from revloops.app.records import RecordActions
 from revloops.app.retention import RetentionActions
 from revloops.app.route import RouteActions
 from revloops.app.signals import SignalActions
+from revloops.app.warehouse import WarehouseActions
 from revloops.bootstrap import Platform, build
 
 
 class Revloops(RecordActions, RouteActions, QualifyActions, DesignActions, DeployActions, CrmActions,
-               ConfigActions, EngineActions, MaintenanceActions, RetentionActions, SignalActions):
+               ConfigActions, EngineActions, MaintenanceActions, RetentionActions, SignalActions,
+               WarehouseActions):
     """Every user action, grouped by loop in the mixins; see each group for its actions."""
 
     def __enter__(self) -> Revloops:

@@ -67,10 +67,26 @@ from revloops.app.signals import (
     TargetRow,
     TickResult,
 )
+from revloops.app.warehouse import (
+    CoachInsights,
+    Digest,
+    MetricAnswer,
+    MetricInfo,
+    MotionSuggestion,
+    PublishResult,
+    ReportResult,
+    ScenarioSuggestion,
+    SqlAnswer,
+    TableLoad,
+    TeamPerformance,
+    WarehouseRefresh,
+    WarehouseTable,
+)
 from revloops.core.decisions import Decision
 from revloops.core.events import CrmEvent
 from revloops.engine.retry import RetryResult
 from revloops.engine.status import EngineStatus, StepFailure, WorkflowFailure
+from revloops.loops.coach.insights import Insight, RepRow
 from revloops.loops.deploy.coverage import Coverage, TerritoryCoverage
 from revloops.loops.deploy.flow import Move as AccountMove
 from revloops.loops.design.logic import Explanation
@@ -102,4 +118,7 @@ __all__ = [
     "PipelineRow", "TriggeredPlay", "TriggeredResult", "HealthWrite",
     "AccountScore", "BudgetView", "ScanRow", "ScoreTerm", "SignalMetrics", "SignalRow", "SignalSource",
     "TargetEditResult", "TargetRow", "TickResult",
+    "CoachInsights", "Digest", "Insight", "MetricAnswer", "MetricInfo", "MotionSuggestion", "PublishResult",
+    "RepRow", "ReportResult", "ScenarioSuggestion", "SqlAnswer", "TableLoad", "TeamPerformance",
+    "WarehouseRefresh", "WarehouseTable",
 ]

@@ -84,7 +84,17 @@ class SaveResult:
 
 
 class CRM(abc.ABC):
-    """The field system. Writes are per record or in batches of 200 with a result per record."""
+    """The field system. Writes are per record or in batches of 200 with a result per record.
+
+    Audit fields: a create with ``audit_fields`` keeps the record's given ``CreatedDate`` and
+    ``LastModifiedDate`` (what Salesforce's "Set Audit Fields upon Record Creation" permission allows), so
+    records loaded from another system, or a seeded history, keep their dates; without it the CRM sets them
+    to the write's time, as always. ``SystemModstamp`` is the write's time either way, so a poller or an
+    incremental load by ``SystemModstamp`` still sees every write. An update with ``audit_fields`` may carry
+    ``LastModifiedDate``, the time the change was made (the embedded CRM keeps it, and dates the
+    ``OpportunityHistory`` row of the change by it; Salesforce sets audit fields on creation only and refuses
+    the field on an update).
+    """
 
     name: str = "crm"
 
@@ -97,12 +107,15 @@ class CRM(abc.ABC):
         """One page of records matching ``query``."""
 
     @abc.abstractmethod
-    def create(self, record: SObject) -> str:
-        """Create one record and answer its id. Raises RecordRejected naming the field."""
+    def create(self, record: SObject, *, audit_fields: bool = False) -> str:
+        """Create one record and answer its id; with ``audit_fields`` its given CreatedDate and
+        LastModifiedDate are kept. Raises RecordRejected naming the field."""
 
     @abc.abstractmethod
-    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
-        """Change fields of one record. Raises NotFound or RecordRejected."""
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any], *,
+               audit_fields: bool = False) -> None:
+        """Change fields of one record; with ``audit_fields`` the changes may carry LastModifiedDate (when the
+        change was made). Raises NotFound or RecordRejected."""
 
     @abc.abstractmethod
     def delete(self, sobject: str, record_id: str) -> None:
@@ -113,12 +126,13 @@ class CRM(abc.ABC):
         """Create or update the record whose ``external_id_field`` equals ``external_id``."""
 
     @abc.abstractmethod
-    def _create_batch(self, records: Sequence[SObject]) -> list[SaveResult]:
-        """Create at most BATCH_SIZE records, one result each, in order."""
+    def _create_batch(self, records: Sequence[SObject], *, audit_fields: bool = False) -> list[SaveResult]:
+        """Create at most BATCH_SIZE records, one result each, in order (``audit_fields`` as in ``create``)."""
 
     @abc.abstractmethod
-    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
-        """Update at most BATCH_SIZE records, one result each, in order."""
+    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]], *,
+                      audit_fields: bool = False) -> list[SaveResult]:
+        """Update at most BATCH_SIZE records, one result each, in order (``audit_fields`` as in ``update``)."""
 
     @abc.abstractmethod
     def _delete_batch(self, sobject: str, ids: Sequence[str]) -> list[SaveResult]:
@@ -135,11 +149,13 @@ class CRM(abc.ABC):
                 return
 
     def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-                     limit: int | None = None, created_order: bool = False) -> Iterator[pl.DataFrame]:
+                     limit: int | None = None, created_order: bool = False,
+                     modified_since: dt.datetime | None = None) -> Iterator[pl.DataFrame]:
         """Every stored record of ``sobject`` as frames of ``columns`` (``revloops.core.frames.frame_schema``),
         at most ``chunk_rows`` rows each, so a batch path's memory stays bounded whatever the table's size;
         with ``created_order`` in creation order (``CreatedDate``, then ``Id``; records without one last), as a
-        simulation that replays history needs them.
+        simulation that replays history needs them; with ``modified_since`` only the records whose
+        ``SystemModstamp`` is at or after it (an incremental read: the warehouse's).
 
         This default builds the frames from ``query_all``; adapters override it with a columnar read (the
         embedded CRM straight from its database, Salesforce through Bulk API 2.0 query jobs).
@@ -147,7 +163,8 @@ class CRM(abc.ABC):
         from revloops.core.frames import CHUNK_ROWS, chunked, in_created_order
 
         order = (("CreatedDate", False), ("Id", False)) if created_order else ()
-        records = self.query_all(Query(sobject, order_by=order, limit=limit))
+        since = (Filter("SystemModstamp", "gte", modified_since),) if modified_since is not None else ()
+        records = self.query_all(Query(sobject, since, order_by=order, limit=limit))
         frames = chunked(records, sobject, columns, chunk_rows or CHUNK_ROWS)
         yield from in_created_order(frames, chunk_rows or CHUNK_ROWS) if created_order else frames
 
@@ -196,15 +213,16 @@ class CRM(abc.ABC):
         page = self.query(Query(query.sobject, query.filters, query.order_by, 1), page_size=1)
         return page.records[0] if page.records else None
 
-    def bulk_create(self, records: Sequence[SObject]) -> list[SaveResult]:
-        """Create many records in batches of 200; a bad record fails alone."""
-        return [r for i in range(0, len(records), BATCH_SIZE) for r in self._create_batch(records[i : i + BATCH_SIZE])]
+    def bulk_create(self, records: Sequence[SObject], *, audit_fields: bool = False) -> list[SaveResult]:
+        """Create many records in batches of 200; a bad record fails alone (``audit_fields`` as in ``create``)."""
+        return [r for i in range(0, len(records), BATCH_SIZE)
+                for r in self._create_batch(records[i : i + BATCH_SIZE], audit_fields=audit_fields)]
 
-    def bulk_update(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
-        """Update many records in batches of 200; a bad record fails alone."""
-        return [
-            r for i in range(0, len(changes), BATCH_SIZE) for r in self._update_batch(sobject, changes[i : i + BATCH_SIZE])
-        ]
+    def bulk_update(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]], *,
+                    audit_fields: bool = False) -> list[SaveResult]:
+        """Update many records in batches of 200; a bad record fails alone (``audit_fields`` as in ``update``)."""
+        return [r for i in range(0, len(changes), BATCH_SIZE)
+                for r in self._update_batch(sobject, changes[i : i + BATCH_SIZE], audit_fields=audit_fields)]
 
     def bulk_delete(self, sobject: str, ids: Sequence[str]) -> list[SaveResult]:
         """Delete many records in batches of 200."""

@@ -17,12 +17,13 @@ import polars as pl
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from revloops.adapters.localcrm import history
 from revloops.adapters.sql.columns import read_frames
 from revloops.adapters.sql.fast import Unit, fast_sql
 from revloops.adapters.sql.tables import SOBJECT_TABLES
 from revloops.core.errors import InputError, NotFound, RecordRejected
 from revloops.core.ids import is_valid_id, new_id
-from revloops.core.records import CREATE_DELETE_ONLY, SObject, model_for
+from revloops.core.records import CREATE_DELETE_ONLY, HISTORY_TRACKED, SObject, model_for
 from revloops.ports.crm import CRM, Filter, Page, Query, RecordError, SaveResult
 
 
@@ -121,11 +122,14 @@ class LocalCRM(CRM):
 
     # -- reads -------------------------------------------------------------------------------------
     def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-                     limit: int | None = None, created_order: bool = False) -> Iterator[pl.DataFrame]:
+                     limit: int | None = None, created_order: bool = False,
+                     modified_since: dt.datetime | None = None) -> Iterator[pl.DataFrame]:
         """Stored records straight from the database into frames (connectorx: Arrow, no object per row),
         chunk by chunk in key order; an in-memory SQLite database is read through its own connection."""
-        yield from read_frames(self.engine, _table(sobject), sobject, columns, chunk_rows=chunk_rows, limit=limit,
-                               created_order=created_order)
+        table = _table(sobject)
+        where = table.c.SystemModstamp >= modified_since if modified_since is not None else None
+        yield from read_frames(self.engine, table, sobject, columns, chunk_rows=chunk_rows, limit=limit,
+                               created_order=created_order, where=where)
 
     def _to_record(self, sobject: str, row: sa.Row[Any] | Mapping[str, Any]) -> SObject:
         # Rows were validated on the way in and come back typed by the column types, so they are built
@@ -206,27 +210,42 @@ class LocalCRM(CRM):
         return Page([self._to_record(query.sobject, r) for r in rows], token, total)
 
     # -- writes ------------------------------------------------------------------------------------
-    def _prepare_create(self, record: SObject) -> dict[str, Any]:
+    def _prepare_create(self, record: SObject, audit_fields: bool = False) -> dict[str, Any]:
+        """The row of a record to create: its fields, a fresh Id unless it has one, and the system fields.
+
+        CreatedDate and LastModifiedDate are the write's time, or with ``audit_fields`` the record's own
+        (LastModifiedDate defaulting to CreatedDate); SystemModstamp is always the write's time.
+        """
         sobject = record.sobject_type
+        history.refuse_read_only(sobject, "inserted")
         values = record.fields()
-        for fld in record.system_fields - {"Id"}:
-            values.pop(fld, None)
+        given = {fld: _aware(values.pop(fld)) for fld in record.system_fields - {"Id"} if fld in values}
         missing = [f for f in record.required_fields if values.get(f) in (None, "")]
         if missing:
             raise RecordRejected(f"Required fields are missing: [{', '.join(missing)}]", "REQUIRED_FIELD_MISSING", missing)
         if "Id" in values and not is_valid_id(values["Id"], sobject):
             raise RecordRejected(f"invalid {sobject} id {values['Id']!r}", "MALFORMED_ID", ("Id",))
         now = _now()
-        values.setdefault("Id", new_id(sobject))
-        values.update(CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
+        if "Id" not in values:
+            values["Id"] = new_id(sobject)
+        created = given.get("CreatedDate", now) if audit_fields else now
+        modified = given.get("LastModifiedDate", created) if audit_fields else now
+        if modified < created:
+            raise RecordRejected("LastModifiedDate cannot be before CreatedDate", "FIELD_INTEGRITY_EXCEPTION",
+                                 ("LastModifiedDate",))
+        values.update(CreatedDate=created, LastModifiedDate=modified, SystemModstamp=now)
         if sobject == "Task" and values.get("Status") == "Completed":
-            values.setdefault("CompletedDateTime", now)
+            values.setdefault("CompletedDateTime", modified)
         return values
 
-    def _prepare_update(self, sobject: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    def _prepare_update(self, sobject: str, changes: Mapping[str, Any], audit_fields: bool = False) -> dict[str, Any]:
+        """The values an update sets: the changes checked by the record's model, LastModifiedDate (the write's
+        time, or with ``audit_fields`` the one the changes carry) and SystemModstamp (the write's time)."""
+        history.refuse_read_only(sobject, "updated")
         if sobject in CREATE_DELETE_ONLY:
             raise RecordRejected(f"{sobject} records cannot be updated", "INVALID_OPERATION")
-        bad = [k for k in changes if k in model_for(sobject).system_fields]
+        settable = {"LastModifiedDate"} if audit_fields else set()
+        bad = [k for k in changes if k in model_for(sobject).system_fields and k not in settable]
         if bad:
             raise RecordRejected(f"{bad[0]} is not writeable", "INVALID_FIELD_FOR_INSERT_UPDATE", bad)
         try:
@@ -235,11 +254,25 @@ class LocalCRM(CRM):
             raise _reject_from(exc) from None
         values = {k: getattr(checked, k) for k in changes}
         now = _now()
-        values.update(LastModifiedDate=now, SystemModstamp=now)
+        modified = _aware(values.pop("LastModifiedDate", None)) or now
+        values.update(LastModifiedDate=modified, SystemModstamp=now)
         if sobject == "Task" and "Status" in changes and "CompletedDateTime" not in changes:
             # as Salesforce does: a task closed gets its completion time, a task reopened loses it
-            values["CompletedDateTime"] = now if changes["Status"] == "Completed" else None
+            values["CompletedDateTime"] = modified if changes["Status"] == "Completed" else None
         return values
+
+    def _apply_update(self, unit: Unit, sobject: str, record_id: str, values: Mapping[str, Any]) -> bool:
+        """Run a prepared update in ``unit``; a change to an opportunity's tracked fields writes its history
+        row, dated by the change's LastModifiedDate. False when there is no such record."""
+        before = history.tracked_before(self.sql, unit, record_id) if sobject == history.TRACKED_OBJECT and any(
+            name in values for name in HISTORY_TRACKED) else None
+        stmt = self.sql.prepare(("crm.update", sobject), lambda: _update_by_id(sobject), column_keys=tuple(values))
+        done = unit.execute(stmt, {"record_id_": record_id, **values})
+        after = history.after_change(before, values) if done and before is not None else None
+        if after is not None:
+            history.write(self.sql, unit, [history.row({**after, "Id": record_id}, values["LastModifiedDate"],
+                                                       values["SystemModstamp"])])
+        return bool(done)
 
     def _insert(self, unit: Unit, sobject: str, values: Mapping[str, Any]) -> None:
         """Insert one prepared record. Raises RecordRejected when it would duplicate a unique field."""
@@ -254,24 +287,33 @@ class LocalCRM(CRM):
         if not inserted:
             raise RecordRejected("duplicate value on a unique field", "DUPLICATE_VALUE")
 
-    def create(self, record: SObject) -> str:
-        values = self._prepare_create(record)
+    def _created_history(self, unit: Unit, sobject: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The first history row of each opportunity created, dated by its CreatedDate."""
+        if sobject == history.TRACKED_OBJECT:
+            history.write(self.sql, unit, [history.row(r, r["CreatedDate"], r["SystemModstamp"]) for r in rows])
+
+    def create(self, record: SObject, *, audit_fields: bool = False) -> str:
+        values = self._prepare_create(record, audit_fields)
         with self.sql.unit(write=True) as unit:
             self._insert(unit, record.sobject_type, values)
+            self._created_history(unit, record.sobject_type, [values])
         return str(values["Id"])
 
-    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
-        values = self._prepare_update(sobject, changes)
-        stmt = self.sql.prepare(("crm.update", sobject), lambda: _update_by_id(sobject), column_keys=tuple(values))
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any], *,
+               audit_fields: bool = False) -> None:
+        values = self._prepare_update(sobject, changes, audit_fields)
         with self.sql.unit(write=True) as unit:
-            done = unit.execute(stmt, {"record_id_": record_id, **values})
+            done = self._apply_update(unit, sobject, record_id, values)
         if not done:
             raise NotFound(f"{sobject} {record_id} does not exist")
 
     def delete(self, sobject: str, record_id: str) -> None:
+        history.refuse_read_only(sobject, "deleted")
         stmt = self.sql.prepare(("crm.delete", sobject), lambda: _delete_by_id(sobject))
         with self.sql.unit(write=True) as unit:
             done = unit.execute(stmt, {"record_id": record_id})
+            if done and sobject == history.TRACKED_OBJECT:
+                history.forget(self.sql, unit, record_id)
         if not done:
             raise NotFound(f"{sobject} {record_id} does not exist")
 
@@ -286,9 +328,7 @@ class LocalCRM(CRM):
         with self.sql.unit(write=True) as unit:
             found = unit.first(find, {"key": external_id})
             if found is not None:
-                values = self._prepare_update(sobject, fields)
-                stmt = self.sql.prepare(("crm.update", sobject), lambda: _update_by_id(sobject), column_keys=tuple(values))
-                unit.execute(stmt, {"record_id_": found["Id"], **values})
+                self._apply_update(unit, sobject, found["Id"], self._prepare_update(sobject, fields))
                 return SaveResult(found["Id"], True, created=False)
             try:
                 record = model.model_validate({**fields, external_id_field: external_id})
@@ -296,6 +336,7 @@ class LocalCRM(CRM):
                 raise _reject_from(exc) from None
             values = self._prepare_create(record)
             self._insert(unit, sobject, values)
+            self._created_history(unit, sobject, [values])
             return SaveResult(values["Id"], True, created=True)
 
     def _each(self, items: Sequence[Any], write: Any) -> list[SaveResult]:
@@ -309,37 +350,44 @@ class LocalCRM(CRM):
                 results.append(SaveResult(None, False, errors=(RecordError("ENTITY_IS_DELETED", exc.message),)))
         return results
 
-    def _create_batch(self, records: Sequence[SObject]) -> list[SaveResult]:
+    def _create_batch(self, records: Sequence[SObject], *, audit_fields: bool = False) -> list[SaveResult]:
         prepared: list[dict[str, Any] | RecordRejected] = []
         for rec in records:
             try:
-                prepared.append(self._prepare_create(rec))
+                prepared.append(self._prepare_create(rec, audit_fields))
             except RecordRejected as exc:
                 prepared.append(exc)
         good = [p for p in prepared if isinstance(p, dict)]
+
+        def one_by_one() -> list[SaveResult]:
+            return self._each(records, lambda r: SaveResult(self.create(r, audit_fields=audit_fields), True,
+                                                            created=True))
+
         if good and len({r.sobject_type for r in records}) == 1:
-            table = _table(records[0].sobject_type)
+            sobject = records[0].sobject_type
+            table = _table(sobject)
             # executemany needs the same keys in every row
             rows = [{c.key: p.get(c.key) for c in table.c} for p in good]
-            insert = self.sql.prepare(("crm.insert_batch", records[0].sobject_type), table.insert,
-                                      column_keys=tuple(table.c.keys()))
+            insert = self.sql.prepare(("crm.insert_batch", sobject), table.insert, column_keys=tuple(table.c.keys()))
             try:
                 # in an open unit, a savepoint: a duplicate takes back this batch's rows, not the unit's
                 with self.sql.unit(write=True, savepoint=True) as unit:
                     unit.execute_many(insert, rows)
+                    self._created_history(unit, sobject, good)
             except self.sql.IntegrityError:
                 # one bad row (a duplicate external id): fall back to one by one so only it fails
-                return self._each(records, lambda r: SaveResult(self.create(r), True, created=True))
+                return one_by_one()
             return [
                 SaveResult(p["Id"], True, created=True) if isinstance(p, dict)
                 else SaveResult(None, False, errors=(RecordError(p.status_code, p.message, tuple(p.fields)),))
                 for p in prepared
             ]
-        return self._each(records, lambda r: SaveResult(self.create(r), True, created=True))
+        return one_by_one()
 
-    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
+    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]], *,
+                      audit_fields: bool = False) -> list[SaveResult]:
         def one(item: tuple[str, Mapping[str, Any]]) -> SaveResult:
-            self.update(sobject, item[0], item[1])
+            self.update(sobject, item[0], item[1], audit_fields=audit_fields)
             return SaveResult(item[0], True)
 
         return self._each(changes, one)

@@ -14,6 +14,7 @@ pages in one generator, so a retry could only restart the whole job; its per-pag
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from revloops.core.errors import (
     UpstreamUnavailable,
 )
 from revloops.core.frames import CHUNK_ROWS, conform, empty_frame, frame_schema
+from revloops.ports.crm import Filter
 
 _CSV = "text/csv"
 
@@ -60,7 +62,7 @@ class BulkOptions:
 
 
 def check_read(sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-               limit: int | None = None) -> tuple[str, int]:
+               limit: int | None = None, modified_since: dt.datetime | None = None) -> tuple[str, int]:
     """The SOQL of a columnar read and its chunk size (``CHUNK_ROWS`` when None or 0), checked before anything
     is sent.
 
@@ -72,14 +74,17 @@ def check_read(sobject: str, columns: Sequence[str], *, chunk_rows: int | None =
         raise InputError("chunk_rows must be at least 1", field="chunk_rows")
     if not columns or len(set(columns)) != len(columns):
         raise InputError("name each column once, at least one", field="columns")
-    text = soql.select(sobject, columns, limit=limit)
+    since = (Filter("SystemModstamp", "gte", modified_since),) if modified_since is not None else ()
+    text = soql.select(sobject, columns, since, limit=limit)
     frame_schema(sobject, columns)  # every column has a dtype
     return text, size
 
 
 def read_frames(client: SalesforceClient, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-                limit: int | None = None, options: BulkOptions | None = None) -> Iterator[pl.DataFrame]:
-    """Every record of ``sobject`` (at most ``limit``) as frames of ``columns``, at most ``chunk_rows`` rows each.
+                limit: int | None = None, options: BulkOptions | None = None,
+                modified_since: dt.datetime | None = None) -> Iterator[pl.DataFrame]:
+    """Every record of ``sobject`` (at most ``limit``; with ``modified_since``, those whose ``SystemModstamp``
+    is at or after it) as frames of ``columns``, at most ``chunk_rows`` rows each.
 
     The read is checked (``check_read``) when called; the job is created when the first frame is asked for.
 
@@ -88,7 +93,7 @@ def read_frames(client: SalesforceClient, sobject: str, columns: Sequence[str], 
         UpstreamRejected: the job failed (naming Salesforce's ``errorMessage``) or a page was not the CSV asked for.
         UpstreamUnavailable: the job was aborted, did not finish within ``poll_timeout``, or Salesforce stayed down.
     """
-    text, size = check_read(sobject, columns, chunk_rows=chunk_rows, limit=limit)
+    text, size = check_read(sobject, columns, chunk_rows=chunk_rows, limit=limit, modified_since=modified_since)
     return _rechunk(_frames(client, sobject, list(columns), text, options or BulkOptions()), size)
 
 

@@ -8,6 +8,7 @@ with one result per record (``allOrNone`` false: a bad record fails alone).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,9 +37,15 @@ def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: to_jsonable_python(v) for k, v in values.items()}
 
 
-def _write_body(record: SObject) -> dict[str, Any]:
+#: the system fields a create may set when the user holds "Set Audit Fields upon Record Creation"
+AUDIT_FIELDS = frozenset({"CreatedDate", "LastModifiedDate"})
+
+
+def _write_body(record: SObject, audit_fields: bool = False) -> dict[str, Any]:
+    """A create's body: the record's fields without the system fields (with ``audit_fields``, CreatedDate
+    and LastModifiedDate stay: Salesforce keeps them for a user with the permission, and refuses them else)."""
     values = record.fields()
-    for name in record.system_fields - {"Id"}:
+    for name in record.system_fields - {"Id"} - (AUDIT_FIELDS if audit_fields else frozenset()):
         values.pop(name, None)
     return _jsonable(values)
 
@@ -155,28 +162,32 @@ class SalesforceCRM(CRM):
         return Page(records, token, int(batch["totalSize"]))
 
     def read_columns(self, sobject: str, columns: Sequence[str], *, chunk_rows: int | None = None,
-                     limit: int | None = None, created_order: bool = False) -> Iterator[pl.DataFrame]:
+                     limit: int | None = None, created_order: bool = False,
+                     modified_since: dt.datetime | None = None) -> Iterator[pl.DataFrame]:
         """Frames of ``columns`` through a Bulk API 2.0 query job; a read limited to a REST page or two
         (``BulkOptions.rest_max_rows``) takes the REST query instead, which needs no job. Bulk API 2.0 takes no
         ORDER BY, so a read in creation order is sorted here, holding the columns read whole."""
         if limit is not None and 0 <= limit <= self.bulk_options.rest_max_rows:
             bulk.check_read(sobject, columns, chunk_rows=chunk_rows, limit=limit)  # refuse now, as Bulk would
             return super().read_columns(sobject, columns, chunk_rows=chunk_rows, limit=limit,
-                                        created_order=created_order)
+                                        created_order=created_order, modified_since=modified_since)
         frames = bulk.read_frames(self.client, sobject, columns, chunk_rows=chunk_rows, limit=limit,
-                                  options=self.bulk_options)
+                                  options=self.bulk_options, modified_since=modified_since)
         return in_created_order(frames, chunk_rows or CHUNK_ROWS) if created_order else frames
 
     # -- single-record writes -----------------------------------------------------------------------
-    def create(self, record: SObject) -> str:
+    def create(self, record: SObject, *, audit_fields: bool = False) -> str:
         soql.model_of(record.sobject_type)
-        body = _write_body(record)
+        body = _write_body(record, audit_fields)
         path = f"sobjects/{record.sobject_type}/"
         raw = self.client.call(lambda sf: sf.restful(path, method="POST", json=body, **self._kw()),
                                what=f"create {record.sobject_type}", idempotent=False)
         return str((raw or {})["id"])
 
-    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any], *,
+               audit_fields: bool = False) -> None:
+        """Change fields of one record. Salesforce sets audit fields on creation only: a LastModifiedDate
+        among the changes is sent as given and refused there (``INVALID_FIELD_FOR_INSERT_UPDATE``)."""
         model = soql.model_of(sobject)
         path = f"sobjects/{model.sobject_type}/{urllib.parse.quote(record_id, safe='')}"
         body = _jsonable(changes)
@@ -228,13 +239,15 @@ class SalesforceCRM(CRM):
         return SaveResult(self.create(record), True, created=True)
 
     # -- collections ------------------------------------------------------------------------------
-    def _create_batch(self, records: Sequence[SObject]) -> list[SaveResult]:
-        body = {"allOrNone": False, "records": [{"attributes": {"type": r.sobject_type}, **_write_body(r)} for r in records]}
+    def _create_batch(self, records: Sequence[SObject], *, audit_fields: bool = False) -> list[SaveResult]:
+        body = {"allOrNone": False, "records": [{"attributes": {"type": r.sobject_type}, **_write_body(r, audit_fields)}
+                                                for r in records]}
         raw = self.client.call(lambda sf: sf.restful("composite/sobjects", method="POST", json=body, **self._kw()),
                                what=f"create {len(records)} records", idempotent=False)
         return [_save_result(r, created=True) for r in raw or []]
 
-    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
+    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]], *,
+                      audit_fields: bool = False) -> list[SaveResult]:
         model = soql.model_of(sobject)
         records = [{"attributes": {"type": model.sobject_type}, "id": rid, **_jsonable(ch)} for rid, ch in changes]
         body = {"allOrNone": False, "records": records}

@@ -43,10 +43,12 @@ def _sqlite_file(engine: sa.Engine) -> str | None:
 
 def read_frames(engine: sa.Engine, table: sa.Table, sobject: str, columns: Sequence[str], *,
                 chunk_rows: int | None = None, limit: int | None = None, created_order: bool = False,
-                child_rows: int = CHILD_READ_ROWS) -> Iterator[pl.DataFrame]:
-    """Frames of ``columns`` of every row of ``table`` (at most ``limit``), at most ``chunk_rows`` rows each,
-    in key order, or with ``created_order`` in creation order (``CreatedDate``, then ``Id``; records without a
-    creation time last), read through the table's (CreatedDate, Id) index.
+                child_rows: int = CHILD_READ_ROWS, where: sa.ColumnElement[bool] | None = None
+                ) -> Iterator[pl.DataFrame]:
+    """Frames of ``columns`` of every row of ``table`` (at most ``limit``; with ``where``, only the rows it
+    holds for), at most ``chunk_rows`` rows each, in key order, or with ``created_order`` in creation order
+    (``CreatedDate``, then ``Id``; records without a creation time last), read through the table's
+    (CreatedDate, Id) index.
 
     Raises:
         InputError: a column the table does not have.
@@ -59,38 +61,43 @@ def read_frames(engine: sa.Engine, table: sa.Table, sobject: str, columns: Seque
     backend = engine.url.get_backend_name()
     if backend == "postgresql":
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        raw = _keyset_pages(url, _phases(engine, table, columns, table.c.Id, created_order), size, limit)
-    elif backend == "sqlite" and _sqlite_file(engine) and _rows(engine, table, limit) > child_rows:
+        raw = _keyset_pages(url, _phases(engine, table, columns, table.c.Id, created_order, where), size, limit)
+    elif backend == "sqlite" and _sqlite_file(engine) and _rows(engine, table, limit, where) > child_rows:
         key: sa.ColumnElement[Any] = sa.literal_column("rowid")
-        raw = _child_pages(f"sqlite://{_sqlite_file(engine)}", _phases(engine, table, columns, key, created_order),
-                           size, limit)
+        raw = _child_pages(f"sqlite://{_sqlite_file(engine)}",
+                           _phases(engine, table, columns, key, created_order, where), size, limit)
     else:
-        yield from _read_in_process(engine, table, sobject, columns, size, limit, created_order)
+        yield from _read_in_process(engine, table, sobject, columns, size, limit, created_order, where)
         return
     for frame in raw:
         yield conform(frame.drop([c for c in frame.columns if c.startswith(_KEY)]), sobject, columns)
 
 
 def read_table(engine: sa.Engine, table: sa.Table, schema: pl.Schema, *, key: str,
-               chunk_rows: int | None = None, child_rows: int = CHILD_READ_ROWS) -> Iterator[pl.DataFrame]:
-    """Frames of the ``schema``'s columns of every row of a state table that is not a CRM object (the signal
-    ledger), in key order, read the way ``read_frames`` reads the CRM's (connectorx on Postgres, a child
-    process for a large SQLite file, the engine's connection otherwise) and cast to ``schema``."""
+               chunk_rows: int | None = None, child_rows: int = CHILD_READ_ROWS,
+               where: sa.ColumnElement[bool] | None = None) -> Iterator[pl.DataFrame]:
+    """Frames of the ``schema``'s columns of every row (with ``where``, of the rows it holds for) of a state
+    table that is not a CRM object (the signal ledger, the decision log), in key order, read the way
+    ``read_frames`` reads the CRM's (connectorx on Postgres, a child process for a large SQLite file, the
+    engine's connection otherwise) and cast to ``schema``."""
     columns = list(schema)
     size = max(1, chunk_rows or CHUNK_ROWS)
     backend = engine.url.get_backend_name()
     if backend == "postgresql":
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        raw = _keyset_pages(url, _phases(engine, table, columns, table.c[key], False), size, None)
-    elif backend == "sqlite" and _sqlite_file(engine) and _rows(engine, table, None) > child_rows:
+        raw = _keyset_pages(url, _phases(engine, table, columns, table.c[key], False, where), size, None)
+    elif backend == "sqlite" and _sqlite_file(engine) and _rows(engine, table, None, where) > child_rows:
         rowid: sa.ColumnElement[Any] = sa.literal_column("rowid")
-        raw = _child_pages(f"sqlite://{_sqlite_file(engine)}", _phases(engine, table, columns, rowid, False), size,
-                           None)
+        raw = _child_pages(f"sqlite://{_sqlite_file(engine)}", _phases(engine, table, columns, rowid, False, where),
+                           size, None)
     else:
+        stmt = sa.select(*(table.c[c] for c in columns))
+        if where is not None:
+            stmt = stmt.where(where)
         with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True).execute(sa.select(*(table.c[c] for c in columns)))
+            result = conn.execution_options(stream_results=True).execute(stmt)
             while rows := result.fetchmany(size):
-                yield pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+                yield pl.DataFrame([tuple(_json_text(v) for v in r) for r in rows], schema=schema, orient="row")
         return
     for frame in raw:
         frame = frame.drop([c for c in frame.columns if c.startswith(_KEY)])
@@ -99,15 +106,23 @@ def read_table(engine: sa.Engine, table: sa.Table, schema: pl.Schema, *, key: st
             else pl.col(name).cast(dtype) for name, dtype in schema.items())
 
 
-def _rows(engine: sa.Engine, table: sa.Table, limit: int | None) -> int:
+def _json_text(value: Any) -> Any:
+    """A JSON column's value as the text the database holds (as connectorx reads it), other values as they are."""
+    return json.dumps(value, separators=(",", ":"), default=str) if isinstance(value, dict | list) else value
+
+
+def _rows(engine: sa.Engine, table: sa.Table, limit: int | None,
+          where: sa.ColumnElement[bool] | None = None) -> int:
     with engine.connect() as conn:
         stmt = sa.select(sa.func.count()).select_from(table)
+        if where is not None:
+            stmt = stmt.where(where)
         count = int(conn.execute(stmt).scalar_one())
     return count if limit is None else min(count, limit)
 
 
 def _phases(engine: sa.Engine, table: sa.Table, columns: Sequence[str], key: Any,
-            created_order: bool) -> list[dict[str, Any]]:
+            created_order: bool, only: sa.ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
     """The keyset reads of a table, one after the other: each a first page's query and the template of the
     next ones (``{k0}``, ``{k1}``: the last row's key values; ``{n}``: the page size)."""
     cols = [table.c[name] for name in columns]
@@ -118,8 +133,9 @@ def _phases(engine: sa.Engine, table: sa.Table, columns: Sequence[str], key: Any
     def phase(keys: list[Any], where: Any = None, labels: list[Any] | None = None) -> dict[str, Any]:
         first = sa.select(*cols, *(k.label(f"{_KEY}{i}") for i, k in enumerate(labels or keys))) \
             .order_by(*keys).limit(sa.literal_column("{n}"))
-        if where is not None:
-            first = first.where(where)
+        for condition in (where, only):
+            if condition is not None:
+                first = first.where(condition)
         marks: list[Any] = [sa.literal_column(f"{{k{i}}}") for i in range(len(keys))]
         if engine.url.get_backend_name() == "postgresql" and len(keys) == 2:
             marks[0] = sa.cast(marks[0], table.c.CreatedDate.type)  # the key comes back as its text
@@ -192,8 +208,11 @@ def _child_pages(url: str, phases: list[dict[str, Any]], size: int, limit: int |
 
 
 def _read_in_process(engine: sa.Engine, table: sa.Table, sobject: str, columns: Sequence[str],
-                     size: int, limit: int | None, created_order: bool) -> Iterator[pl.DataFrame]:
+                     size: int, limit: int | None, created_order: bool,
+                     where: sa.ColumnElement[bool] | None = None) -> Iterator[pl.DataFrame]:
     stmt = sa.select(*(table.c[name] for name in columns))
+    if where is not None:
+        stmt = stmt.where(where)
     if created_order:  # records without a creation time last, as the keyset read has them
         stmt = stmt.order_by(table.c.CreatedDate.is_(None), table.c.CreatedDate, table.c.Id)
     if limit is not None:

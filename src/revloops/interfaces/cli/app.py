@@ -19,6 +19,7 @@ from revloops.interfaces.cli import (
     route_cmds,
     serve_cmd,
     test_cmd,
+    warehouse_cmds,
 )
 from revloops.interfaces.cli import design as design_cmds
 from revloops.interfaces.cli import territories as territories_cmds
@@ -42,6 +43,8 @@ app.command()(engine_cmds.status)
 app.command()(engine_cmds.retry)
 app.command()(backup_cmds.backup)
 app.command()(backup_cmds.restore)
+app.command()(warehouse_cmds.sql)
+app.command()(warehouse_cmds.report)
 app.add_typer(crm_cmds.crm_app, name="crm")
 app.add_typer(route_cmds.route_app, name="route")
 app.add_typer(design_cmds.app, name="design")
@@ -52,6 +55,9 @@ app.add_typer(retention_cmds.pursue_app, name="pursue")
 app.add_typer(retention_cmds.onboard_app, name="onboard")
 app.add_typer(retention_cmds.expand_app, name="expand")
 app.add_typer(retention_cmds.tasks_app, name="tasks")
+app.add_typer(warehouse_cmds.warehouse_app, name="warehouse")
+app.add_typer(warehouse_cmds.metrics_app, name="metrics")
+app.add_typer(warehouse_cmds.coach_app, name="coach")
 
 
 def main() -> None:
