@@ -23,6 +23,7 @@ from revloops.interfaces.api import (
     route,
     signals,
     territories,
+    warehouse,
 )
 from revloops.interfaces.api.guard import Guard
 
@@ -56,7 +57,8 @@ def create_app(revloops: Revloops | None = None, *, run_engine: bool = False) ->
     )
     app.state.revloops = application
     errors.install(app)
-    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine, retention, signals):
+    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine, retention, signals,
+                   warehouse):
         app.include_router(module.router)
     responses.install(app)
     app.add_middleware(Guard, revloops=application, max_body=application.settings.api_max_body_bytes)
