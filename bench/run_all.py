@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["route.py", "route_e2e.py", "territories.py", "assign_e2e.py", "design.py", "chain.py", "retention.py", "signals.py"]
+BENCHES = ["route.py", "route_e2e.py", "territories.py", "assign_e2e.py", "design.py", "chain.py", "retention.py", "signals.py",
+           "warehouse.py"]
 
 
 def main(argv: list[str]) -> int:

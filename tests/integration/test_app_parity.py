@@ -65,6 +65,7 @@ def ids(acme: Platform, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     app, me = app_on(acme), Caller.operator("test")
     decision = app.resolve_route(me, record_id=lead.Id, dry_run=False)
     app.sync_territories(me, dry_run=False)  # coverage needs the territory model in the CRM
+    later.update(_warehouse(acme))  # last: every loop's records are in
     folder = tmp_path_factory.mktemp("records")
     record = {"LastName": "Ng", "Company": "Bluepeak", "Email": "ng@bluepeak.example", "Title": "VP Sales",
               "Country": "Germany", "NumberOfEmployees": 800}
@@ -103,6 +104,26 @@ def _signals(acme: Platform) -> dict[str, str]:
                                      domain=SCANNED)
     assert scanned.new_signals, scanned
     return {"domain": SCANNED}
+
+
+def _warehouse(acme: Platform) -> dict[str, str]:
+    """The warehouse loaded as of AS_OF (after the other loops' records exist), and a manager for the digest."""
+    acme.settings.warehouse_as_of = AS_OF
+    app_on(acme).refresh_warehouse(Caller.operator("test"), full=True)
+    users = list(acme.crm.query_all(Query("User")))
+    managers = {u.ManagerId for u in users if u.ManagerId}
+    manager = next(u for u in users if u.Id in managers)
+    return {"manager": str(manager.Username), "metric": "win_rate_by_count"}
+
+
+def _refreshed(d: dict[str, Any]) -> dict[str, Any]:
+    """A refresh's answer without its times (each refresh re-reads the rows at its marks)."""
+    loads = [{k: v for k, v in load.items() if k not in ("seconds", "watermark", "read")} for load in d["loads"]]
+    return {k: v for k, v in d.items() if k not in ("seconds", "read", "loads")} | {"loads": loads}
+
+
+def _timeless(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != "elapsed_ms"}
 
 
 # (name, CLI arguments, HTTP method, path, JSON body, projection of the CLI answer, projection of the API's)
@@ -165,6 +186,21 @@ CASES: list[tuple[str, list[str], str, str, Any, Project, Project]] = [
      None, _same, _same),
     ("scan budget", ["generate", "budget"], "GET", "/api/loops/generate/budget", None, _same, _same),
     ("signal metrics", ["generate", "metrics"], "GET", "/api/loops/generate/metrics", None, _same, _same),
+    # the warehouse (loaded by the fixture as of AS_OF), its metrics and Coach
+    ("warehouse refresh", ["warehouse", "refresh"], "POST", "/api/warehouse/refresh", None, _refreshed, _refreshed),
+    ("warehouse tables", ["warehouse", "tables"], "GET", "/api/warehouse/tables", None, _same, _same),
+    ("sql", ["sql", "SELECT count(*) AS n FROM crm_lead"], "POST", "/api/warehouse/sql",
+     {"sql": "SELECT count(*) AS n FROM crm_lead"}, _timeless, _timeless),
+    ("metrics", ["metrics", "list"], "GET", "/api/metrics", None, _same, _same),
+    ("a metric", ["metrics", "show", "{metric}", "--grain", "quarter", "--by", "segment"], "GET",
+     "/api/metrics/{metric}?grain=quarter&by=segment", None, _same, _same),
+    ("funnel", ["metrics", "funnel", "--by", "source", "--grain", "none"], "GET",
+     "/api/reports/funnel?by=source&grain=none", None, _same, _same),
+    ("coach team", ["coach", "team"], "GET", "/api/coach/team", None, _same, _same),
+    ("coach insights", ["coach", "insights"], "GET", "/api/coach/insights", None, _same, _same),
+    ("coach digest", ["coach", "digest", "--manager", "{manager}"], "GET", "/api/coach/digest?manager={manager}", None,
+     _same, _same),
+    ("coach suggest", ["coach", "suggest"], "POST", "/api/coach/suggest", None, _same, _same),
 ]
 
 
@@ -183,7 +219,9 @@ def test_the_cli_and_the_api_answer_alike(acme: Platform, client: TestClient, id
                                           api_view: Project) -> None:
     argv = [_fill(a, ids) for a in args] + ["--json", "--config", str(acme.settings.config),
                                             "--db", acme.settings.db_url]
-    ran = CliRunner().invoke(cli, argv, env={"REVLOOPS_EVENTS_SECRET": "test-secret"})
+    ran = CliRunner().invoke(cli, argv, env={"REVLOOPS_EVENTS_SECRET": "test-secret",  # the fixture's settings
+                                             "REVLOOPS_WAREHOUSE": str(acme.settings.warehouse_path),
+                                             "REVLOOPS_WAREHOUSE_AS_OF": AS_OF.isoformat()})
     assert ran.exit_code == 0, ran.output
     resp = client.request(method, _fill(path, ids), json=_fill(body, ids), headers=OPS)
     assert resp.status_code == 200, resp.text
@@ -201,7 +239,8 @@ def test_every_api_action_is_checked_here(client: TestClient) -> None:
     no_cli_twin = {"/health", "/api/crm/events:POST", "/api/records/{record_id}/decisions", "/api/leads",
                    "/api/crm/poll", "/api/loops/design/scenarios", "/api/loops/design/compare",
                    "/api/loops/design/explain", "/api/loops/design/scenarios/{scenario}/promote",
-                   "/api/loops/deploy/pending/{account_id}", "/api/workflows", "/api/workflows/{workflow_id}/retry"}
+                   "/api/loops/deploy/pending/{account_id}", "/api/workflows", "/api/workflows/{workflow_id}/retry",
+                   "/api/report"}  # the report's CLI twin writes a file
     covered = {(_shape(p), method) for _, _, method, p, _, _, _ in CASES}
     routes = client.app.openapi()["paths"]  # type: ignore[attr-defined]
     unchecked = set()

@@ -297,3 +297,35 @@ def test_a_bad_definition_is_a_config_error_at_its_line(tmp_path: Path) -> None:
     broken_line = next(i for i, line in enumerate(lines, 1) if "id: broken" in line)
     assert any(f"metrics.yaml:{broken_line}" in e and "no_such_column" in e for e in errors), errors
     assert any("refers to itself" in e for e in errors), errors
+
+
+def test_the_engine_refreshes_the_warehouse_on_its_schedule_when_a_cadence_is_set(org: Platform) -> None:
+    from dbos import DBOS
+
+    from revloops.chains.warehouse import refresh_due, refresh_run
+    from revloops.engine import setup
+    from revloops.engine.registry import start_once
+
+    assert refresh_due(dt.datetime(2025, 1, 15, 10, 30, tzinfo=dt.UTC), 15)
+    assert not refresh_due(dt.datetime(2025, 1, 15, 10, 31, tzinfo=dt.UTC), 15)
+    org.settings.warehouse_refresh_minutes = 15
+    org.settings.warehouse = org.settings.state_dir / "scheduled.duckdb"
+    setup.launch(org)
+    try:
+        assert DBOS.get_schedule("warehouse-refresh") is not None
+        done = start_once("warehouse-refresh-test", refresh_run, "2025-01-15T10:30:00+00:00").get_result()
+    finally:
+        setup.shutdown()
+        org.settings.warehouse_refresh_minutes = None
+    assert done["read"] > 0 and done["problems"] == []
+    wh = DuckWarehouse(org.settings.warehouse_path, read_only=True)
+    try:
+        assert wh.query("SELECT count(*) AS n FROM crm_lead")["n"][0] == sum(1 for _ in org.crm.query_all(Query("Lead")))
+    finally:
+        wh.close()
+        org.settings.warehouse = None
+    setup.launch(org)  # without a cadence the schedule is removed
+    try:
+        assert DBOS.get_schedule("warehouse-refresh") is None
+    finally:
+        setup.shutdown()

@@ -119,8 +119,9 @@ class DuckWarehouse(Warehouse):
                 result.read += frame.height
                 if source.watermark:
                     top = frame[source.watermark].max()
-                    if isinstance(top, dt.datetime) and (watermark is None or _utc(top) > watermark):
-                        watermark = _utc(top)
+                    seen = _utc(top) if isinstance(top, dt.datetime) else None
+                    if seen is not None and (watermark is None or seen > watermark):
+                        watermark = seen
                 if on_rows:
                     on_rows(frame.height)
             if source.description:

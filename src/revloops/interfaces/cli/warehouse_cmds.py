@@ -218,6 +218,23 @@ def metrics_show_cmd(metric: Annotated[str, typer.Argument(help="The metric's id
     emit_json(found) if as_json else print_metric(found, show_sql)
 
 
+@metrics_app.command("funnel")
+@handles_errors
+def metrics_funnel_cmd(by: Annotated[list[str] | None, typer.Option("--by", help="A dimension: segment, source, "
+                                                                    "owner_name, route_rule... (repeatable).")] = None,
+                       grain: Annotated[str, typer.Option("--grain", help="The period, or none.")] = "month",
+                       start: DayOpt = None, end: DayOpt = None,
+                       config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """The funnel: leads, MQLs, conversions, the stage rates and speed to lead, by the dimensions asked."""
+    found = application(config, db).funnel_report(operator(), by=by or [], grain=None if grain == "none" else grain,
+                                                  start=_day(start), end=_day(end))
+    if as_json:
+        emit_json(found)
+        return
+    for answer in found:
+        print_metric(answer, False)
+
+
 # -- report ----------------------------------------------------------------------------------------------------
 
 

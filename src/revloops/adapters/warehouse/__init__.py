@@ -1,0 +1,1 @@
+"""The revenue warehouse: a DuckDB file loaded from the state database."""
