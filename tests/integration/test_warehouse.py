@@ -23,7 +23,7 @@ from revloops.bootstrap import Platform, build
 from revloops.core.decisions import Decision
 from revloops.core.errors import ConfigErrors, Forbidden, InputError, NotFound
 from revloops.core.records import Lead, Task
-from revloops.loops.coach.views import VIEWS
+from revloops.loops.coach.views import FACTS, VIEWS
 from revloops.loops.coach.warehouse import refresh
 from revloops.ports.crm import Query
 from revloops.ports.warehouse import Source, WarehouseSources
@@ -57,8 +57,10 @@ def _load(plat: Platform, path: Path, *, full: bool = False, sources: WarehouseS
 def _snapshot(plat: Platform, path: Path) -> dict[str, pl.DataFrame]:
     wh = DuckWarehouse(path, read_only=True)
     try:
-        return {s.table: wh.query(f'SELECT * FROM "{s.table}" ORDER BY {", ".join(s.key)}')
-                for s in plat.warehouse_sources.sources()}
+        tables = {s.table: wh.query(f'SELECT * FROM "{s.table}" ORDER BY {", ".join(s.key)}')
+                  for s in plat.warehouse_sources.sources()}
+        facts = {f.table: wh.query(f'SELECT * FROM "{f.table}" ORDER BY "{f.key}"') for f in FACTS}
+        return tables | facts
     finally:
         wh.close()
 
@@ -98,8 +100,8 @@ def test_a_second_refresh_reads_only_the_rows_at_the_last_mark(org: Platform, tm
     _same(before, _snapshot(org, path))
 
 
-_changes = st.lists(st.sampled_from(["update_lead", "new_lead", "touch", "decide", "refresh"]), min_size=1,
-                    max_size=8)
+_changes = st.lists(st.sampled_from(["update_lead", "new_lead", "touch", "decide", "stage", "opp_task", "account",
+                                     "refresh"]), min_size=1, max_size=8)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -111,14 +113,24 @@ def test_incremental_refreshes_after_any_changes_equal_a_full_load(org: Platform
     incremental, full = root / "incremental.duckdb", root / "full.duckdb"
     _load(org, incremental)
     leads = [lead.Id for lead in org.crm.query_all(Query("Lead", limit=50)) if lead.Id]
+    opps = [o.Id for o in org.crm.query_all(Query("Opportunity", limit=50)) if o.Id and not o.IsClosed]
+    accounts = [a.Id for a in org.crm.query_all(Query("Account", limit=50)) if a.Id]
+    stages = ["Qualification", "Discovery", "Proposal", "Negotiation"]
     for i, change in enumerate(changes):
         pick = leads[(seed + i * 7) % len(leads)]
+        opp = opps[(seed + i * 3) % len(opps)]
         if change == "update_lead":
             org.crm.update("Lead", pick, {"Status": "Working - Contacted", "Rating": f"r{seed % 5}"})
         elif change == "new_lead":
             org.crm.create(Lead(LastName=f"Prop{seed}-{i}", Company=f"Prop Co {seed}"))
         elif change == "touch":
             org.crm.create(Task(Subject="Call", WhoId=pick, Status="Completed", Type="Call"))
+        elif change == "stage":
+            org.crm.update("Opportunity", opp, {"StageName": stages[(seed + i) % len(stages)]})
+        elif change == "opp_task":
+            org.crm.create(Task(Subject="Demo", WhatId=opp, Status="Completed", Type="Meeting"))
+        elif change == "account":
+            org.crm.update("Account", accounts[(seed + i) % len(accounts)], {"NumberOfEmployees": (seed * 37) % 5000})
         elif change == "decide":
             org.decisions.record(Decision(loop="route", sobject="Lead", record_id=pick, outcome="pending:test",
                                           config_version="test", inputs_digest="sha256:test"))

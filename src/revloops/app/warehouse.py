@@ -18,9 +18,11 @@ from typing import Any
 
 from revloops.app.base import AppBase
 from revloops.config.loader import load_config
+from revloops.config.version import config_version
 from revloops.core.errors import Forbidden, InputError
 from revloops.core.identity import Caller
 from revloops.core.model import Frozen
+from revloops.loops.coach import config as coach_config
 from revloops.loops.coach import insights as coach
 from revloops.loops.coach import report_build
 from revloops.loops.coach.config import MetricsFile
@@ -57,6 +59,7 @@ class WarehouseRefresh(Frozen):
     seconds: float
     loads: list[TableLoad]
     derived: dict[str, int]
+    facts: dict[str, str]
     views: list[str]
     problems: list[str]
 
@@ -192,15 +195,27 @@ class WarehouseActions(AppBase):
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def _reader(self) -> Warehouse:
-        wh = self.platform.warehouse(read_only=True)
-        if not wh.exists():
-            wh.close()
+        if not Path(self.settings.warehouse_path).exists():  # a refresh makes the file; nothing else does
             raise InputError("the warehouse has not been loaded: run `revloops warehouse refresh` first",
                              field="warehouse")
-        return wh
+        return self.platform.warehouse(read_only=True)
 
     def _metrics_file(self) -> MetricsFile:
-        found = self.platform.config.get("coach_metrics")
+        path = Path(self.settings.config) / "coach" / "metrics.yaml"
+        stamp = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
+        cached = getattr(self, "_metrics_cache", None)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]  # type: ignore[no-any-return]
+        found = self._load_metrics_file()
+        self._metrics_cache = (stamp, found)
+        return found
+
+    def _load_metrics_file(self) -> MetricsFile:
+        if "config" in vars(self.platform):  # the whole config is loaded already (a server, the engine)
+            found = self.platform.config.get("coach_metrics")
+        else:  # a CLI command: parse Coach's file alone (with its checks), not the whole directory
+            found = load_config(self.settings.config, specs=coach_config.FILES,
+                                checks=coach_config.CHECKS).get("coach_metrics")
         if not isinstance(found, MetricsFile):
             raise InputError("the config has no coach/metrics.yaml", field="config")
         return found
@@ -227,9 +242,10 @@ class WarehouseActions(AppBase):
                              field="tables")
         wh = self.platform.warehouse(read_only=False)
         try:
-            report = refresh(self.platform.warehouse_sources, wh, self.platform.config, full=full,
+            # the config is parsed only when the tables made from it are out of date (its version tells)
+            report = refresh(self.platform.warehouse_sources, wh, lambda: self.platform.config, full=full,
                              as_of=as_of or self.settings.warehouse_as_of, only=set(tables) if tables else None,
-                             progress=progress)
+                             progress=progress, version=config_version(Path(self.settings.config)))
         finally:
             wh.close()
         return _refresh_view(report)
@@ -455,7 +471,7 @@ def _refresh_view(report: RefreshReport) -> WarehouseRefresh:
         location=report.location, full=report.full, as_of=report.as_of, read=report.read, seconds=report.seconds,
         loads=[TableLoad(table=r.table, mode=r.mode, read=r.read, rows=r.rows, watermark=r.watermark,
                          seconds=r.seconds, notes=r.notes) for r in report.loads],
-        derived=report.derived, views=report.views, problems=report.problems)
+        derived=report.derived, facts=report.facts, views=report.views, problems=report.problems)
 
 
 def _jsonable(value: Any) -> Any:

@@ -64,15 +64,16 @@ def _module(loop: str, part: str) -> bool:
         return False
 
 
+#: parts a loop keeps under another module name: Coach's logic is its insights, its inputs the warehouse's
+#: refresh, its outputs the report, its feedback the suggestion to Design
+_MODULES: dict[str, dict[str, str]] = {
+    "coach": {"logic": "insights", "inputs": "warehouse", "outputs": "report_build", "feedback": "suggest"},
+}
+
+
 def part_status(loop: str) -> dict[str, bool]:
     """Which of the six parts exist in code now (not what is planned)."""
-    has_config = any(spec.loop == loop for spec in layout.FILES)
-    has_flow = _module(loop, "flow")
-    return {
-        "config": has_config,
-        "logic": _module(loop, "logic"),
-        "inputs": has_flow,
-        "outputs": has_flow,
-        "metrics": _module(loop, "metrics"),
-        "feedback": _module(loop, "feedback"),
-    }
+    names = {"logic": "logic", "inputs": "flow", "outputs": "flow", "metrics": "metrics", "feedback": "feedback",
+             **_MODULES.get(loop, {})}
+    return {"config": any(spec.loop == loop for spec in layout.FILES),
+            **{part: _module(loop, module) for part, module in names.items()}}

@@ -79,6 +79,7 @@ class LoadResult:
     table: str
     mode: Literal["full", "incremental", "skipped"]
     read: int = 0
+    changed: int = 0  # rows of an incremental load that differed from the stored ones
     rows: int = 0
     watermark: dt.datetime | None = None
     seconds: float = 0.0
@@ -139,8 +140,9 @@ class Warehouse(abc.ABC):
     def load(self, source: Source, schema: pl.Schema, frames: Iterable[pl.DataFrame], *, replace: bool,
              on_rows: Callable[[int], None] | None = None) -> LoadResult:
         """Write a source's frames in one transaction: ``replace`` makes the table anew from ``schema``;
-        otherwise each row replaces the stored row with the same key. Records the load's mark: the highest
-        watermark seen (the previous one when nothing was read) and the schema's signature."""
+        otherwise each row replaces the stored row with the same key, and the keys are added to
+        ``_changed_<table>`` for the facts built from it. Records the load's mark: the highest watermark seen
+        (the previous one when nothing was read) and the schema's signature."""
 
     @abc.abstractmethod
     def put_frame(self, table: str, frame: pl.DataFrame, description: str = "") -> int:
@@ -154,6 +156,23 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def forget(self) -> None:
         """Drop every mark, so the next load of each table is a full one (``refresh --full``)."""
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement that builds the warehouse's own tables (a fact's rebuild), in its own commit."""
+
+    @abc.abstractmethod
+    def has_table(self, name: str) -> bool:
+        """Whether a table exists."""
+
+    @abc.abstractmethod
+    def pending(self) -> tuple[set[str], set[str]]:
+        """What the facts have not caught up with: the tables made anew (a full load, a derived table
+        rewritten) and the tables with changed keys (``_changed_<table>``) since the last ``settle``."""
+
+    @abc.abstractmethod
+    def settle(self) -> None:
+        """Forget what ``pending`` answers (the facts are up to date with it)."""
 
     @abc.abstractmethod
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:

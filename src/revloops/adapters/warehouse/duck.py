@@ -21,7 +21,9 @@ from revloops.core.errors import InputError, UpstreamUnavailable
 from revloops.ports.warehouse import LoadMark, LoadResult, Source, TableInfo, Warehouse, schema_signature
 
 _MARKS = "_loads"
+_REBUILT = "_rebuilt"  # tables made anew since the facts were last brought up to date
 _CHUNK = "_chunk"
+_FRESH = "_fresh"
 
 
 def _quote(name: str) -> str:
@@ -59,6 +61,7 @@ class DuckWarehouse(Warehouse):
             if not self.read_only:
                 self._con.execute(f"CREATE TABLE IF NOT EXISTS {_MARKS} (tbl VARCHAR PRIMARY KEY, "
                                   "watermark TIMESTAMPTZ, rows BIGINT, loaded_at TIMESTAMPTZ, signature VARCHAR)").fetchall()
+                self._con.execute(f"CREATE TABLE IF NOT EXISTS {_REBUILT} (tbl VARCHAR PRIMARY KEY)").fetchall()
             self._con.execute("SET TimeZone = 'UTC'").fetchall()
         return self._con
 
@@ -88,6 +91,32 @@ class DuckWarehouse(Warehouse):
         """See ``Warehouse.forget``."""
         self.con.execute(f"DELETE FROM {_MARKS}").fetchall()
 
+    def _rebuilt(self, table: str) -> None:
+        """Note (in the load's transaction) that a table was made anew: the facts over it rebuild whole."""
+        self.con.execute(f"INSERT OR IGNORE INTO {_REBUILT} VALUES (?)", [table]).fetchall()
+        self.con.execute(f"DROP TABLE IF EXISTS {_quote('_changed_' + table)}").fetchall()
+
+    def pending(self) -> tuple[set[str], set[str]]:
+        """See ``Warehouse.pending``."""
+        rebuilt = {r[0] for r in self.con.execute(f"SELECT tbl FROM {_REBUILT}").fetchall()}
+        changed = {r[0].removeprefix("_changed_") for r in self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_changed\\_%' ESCAPE '\\'"
+        ).fetchall()}
+        return rebuilt, changed
+
+    def settle(self) -> None:
+        """See ``Warehouse.settle``."""
+        _, changed = self.pending()
+        self.con.begin()
+        try:
+            self.con.execute(f"DELETE FROM {_REBUILT}").fetchall()
+            for table in changed:
+                self.con.execute(f"DROP TABLE {_quote('_changed_' + table)}").fetchall()
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
     def _mark(self, table: str, watermark: dt.datetime | None, rows: int, sig: str) -> None:
         self.con.execute(f"INSERT OR REPLACE INTO {_MARKS} VALUES (?, ?, ?, ?, ?)",
                          [table, watermark, rows, dt.datetime.now(dt.UTC), sig]).fetchall()
@@ -108,13 +137,31 @@ class DuckWarehouse(Warehouse):
                 con.register(_CHUNK, pl.DataFrame(schema=schema).to_arrow())
                 con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {_CHUNK}").fetchall()
                 con.unregister(_CHUNK)
+                self._rebuilt(source.table)
             for frame in frames:
                 if not frame.height:
                     continue
                 con.register(_CHUNK, frame.select(list(schema)).to_arrow())
-                if not replace:
-                    con.execute(f"DELETE FROM {name} t USING {_CHUNK} c WHERE {keys}").fetchall()
-                con.execute(f"INSERT INTO {name} SELECT * FROM {_CHUNK}").fetchall()
+                if replace:
+                    con.execute(f"INSERT INTO {name} SELECT * FROM {_CHUNK}").fetchall()
+                else:
+                    # only the rows that differ from the stored ones: a row read again at the mark, unchanged,
+                    # is neither rewritten nor counted as a change for the facts
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FRESH} AS SELECT * FROM {_CHUNK} EXCEPT "
+                                f"SELECT t.* FROM {name} t SEMI JOIN {_CHUNK} c ON {keys}").fetchall()
+                    con.execute(f"DELETE FROM {name} t USING {_FRESH} c WHERE {keys}").fetchall()
+                    con.execute(f"INSERT INTO {name} SELECT * FROM {_FRESH}").fetchall()
+                    # the keys this load changed, for the facts built from this table: kept (committed with
+                    # the rows) until the facts are brought up to date, so a refresh that stops in between
+                    # still brings them up to date the next time
+                    fresh = int(con.execute(f"SELECT count(*) FROM {_FRESH}").fetchall()[0][0])
+                    if fresh:
+                        key_cols = ", ".join(_quote(k) for k in source.key)
+                        changed = _quote(f"_changed_{source.table}")
+                        con.execute(f"CREATE TABLE IF NOT EXISTS {changed} AS SELECT {key_cols} FROM {_FRESH} "
+                                    "LIMIT 0").fetchall()
+                        con.execute(f"INSERT INTO {changed} SELECT {key_cols} FROM {_FRESH}").fetchall()
+                    result.changed += fresh
                 con.unregister(_CHUNK)
                 result.read += frame.height
                 if source.watermark:
@@ -146,6 +193,7 @@ class DuckWarehouse(Warehouse):
             con.unregister(_CHUNK)
             if description:
                 con.execute(f"COMMENT ON TABLE {_quote(table)} IS {_literal(description)}").fetchall()
+            self._rebuilt(table)
             con.commit()
         except BaseException:
             con.rollback()
@@ -163,6 +211,15 @@ class DuckWarehouse(Warehouse):
             except duckdb.Error as exc:
                 failed.append(f"{name}: {str(exc).splitlines()[0]}")
         return failed
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """See ``Warehouse.execute``."""
+        self.con.execute(sql, list(params or ())).fetchall()
+
+    def has_table(self, name: str) -> bool:
+        """See ``Warehouse.has_table``."""
+        found = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
+        return bool(found[0][0])
 
     # -- reads ---------------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:

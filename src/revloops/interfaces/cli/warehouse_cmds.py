@@ -67,8 +67,9 @@ def print_refresh(found: WarehouseRefresh) -> None:
         table.add_row(load.table, load.mode, f"{load.read:,}", f"{load.rows:,}",
                       load.watermark.isoformat(timespec="seconds") if load.watermark else "-", f"{load.seconds:.2f}")
     console.print(table)
-    derived = ", ".join(f"{k} {v}" for k, v in found.derived.items())
+    derived = ", ".join(f"{k} {v}" for k, v in found.derived.items()) or "unchanged (same config and day)"
     console.print(f"from the config: {derived}")
+    console.print("facts: " + ", ".join(f"{k} {v}" for k, v in found.facts.items()))
     console.print(f"{len(found.views)} views · {found.read:,} rows read in {found.seconds:.1f} s · as of "
                   f"{found.as_of} · {found.location}")
     for problem in found.problems:

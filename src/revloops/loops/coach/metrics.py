@@ -10,6 +10,7 @@ so a caller's input only ever chooses among names the registry declares.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from sqlglot import expressions as exp
 
 from revloops.core.errors import InputError, NotFound
 from revloops.loops.coach.config import Definition
-from revloops.loops.coach.views import BY_NAME, View
+from revloops.loops.coach.views import BY_NAME, FACTS, View
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
@@ -71,18 +72,42 @@ def _columns(node: exp.Expression) -> set[str]:
     return {c.name for c in node.find_all(exp.Column)}
 
 
-def view_columns(view: View) -> set[str] | None:
-    """The output columns of a view, from its SQL (None when it selects ``*``, which cannot be told apart)."""
-    tree = sqlglot.parse_one(view.sql, read="duckdb")
+@functools.lru_cache(maxsize=128)
+def _select_columns(sql: str) -> frozenset[str] | None:
+    """The output columns of a SELECT, a star expanded when it reads a fact or another view."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
     if not isinstance(tree, exp.Select):
         return None
-    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
-           for e in tree.expressions):
-        return None
-    return set(tree.named_selects)
+    aliases = {t.alias_or_name: t.name for t in tree.find_all(exp.Table)}
+    out: set[str] = set()
+    for e in tree.expressions:
+        star = isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+        if not star:
+            out.add(e.alias_or_name)
+            continue
+        source = aliases.get(e.table) if isinstance(e, exp.Column) and e.table else \
+            (next(iter(aliases.values())) if len(aliases) == 1 else None)
+        found = _table_columns(source) if source else None
+        if found is None:
+            return None
+        out |= found
+    return frozenset(out)
 
 
-def _snippet_problem(snippet: str, allowed: set[str] | None) -> str | None:
+def _table_columns(name: str) -> frozenset[str] | None:
+    fact = next((f for f in FACTS if f.table == name), None)
+    if fact is not None:
+        return _select_columns(fact.select(False))
+    view = BY_NAME.get(name)
+    return view_columns(view) if view is not None else None
+
+
+def view_columns(view: View) -> frozenset[str] | None:
+    """The output columns of a view, from its SQL (None when a star reads something that cannot be told)."""
+    return _select_columns(view.sql)
+
+
+def _snippet_problem(snippet: str, allowed: frozenset[str] | None) -> str | None:
     try:
         node = _parse(snippet)
     except sqlglot.errors.ParseError as exc:

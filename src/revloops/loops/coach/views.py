@@ -13,6 +13,7 @@ Every figure is computed the same way for every reader: the report, Coach, the A
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -34,7 +35,33 @@ class View:
 _AS_OF = "(SELECT as_of FROM warehouse_meta)"
 _USER = "SELECT Id, Name, Username, Sales_Role__c, ManagerId FROM crm_user"
 
-LEAD_FACTS = View("lead_facts", "lead: created, owned (the route decision), first touch, qualified, converted", f"""
+@dataclass(frozen=True)
+class Fact:
+    """A table the refresh keeps up to date row by row (the views over it then read a table, not a join).
+
+    ``sql`` selects the fact's rows; ``{in:COLUMN}`` marks where a partial rebuild narrows each part of it to the
+    keys that changed (``TRUE`` for a rebuild of everything). ``changes`` are, per source table, the query that
+    turns that table's changed keys (``_changed_<table>``) into this fact's keys; a change in a table of
+    ``rebuild`` (the users, Design's segments, Coach's SLA) rebuilds the whole fact.
+    """
+
+    table: str
+    key: str
+    sql: str
+    changes: tuple[tuple[str, str], ...]
+    rebuild: tuple[str, ...]
+
+    def select(self, scoped: bool) -> str:
+        """The fact's SELECT: for every row, or (``scoped``) for the keys in ``_fact_keys``."""
+        return re.sub(r"\{in:([\w.]+)\}", lambda m: f"{m.group(1)} IN (SELECT k FROM _fact_keys)" if scoped
+                      else "TRUE", self.sql)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([t for t, _ in self.changes] + list(self.rebuild)))
+
+
+FACT_LEAD = Fact("fact_lead", "lead_id", f"""
 WITH route AS (
     SELECT record_id,
            min(created_at) AS first_routed_at,
@@ -42,13 +69,13 @@ WITH route AS (
            arg_max(detail->>'rule_id', created_at) AS rule_id,
            arg_max(detail->>'action', created_at) AS action,
            arg_max(outcome, created_at) AS last_outcome
-    FROM decisions WHERE loop = 'route' AND sobject = 'Lead' GROUP BY record_id),
+    FROM decisions WHERE loop = 'route' AND sobject = 'Lead' AND {{in:record_id}} GROUP BY record_id),
 touch AS (
     SELECT WhoId AS lead_id, min(coalesce(CompletedDateTime, CreatedDate)) AS first_touch_at
-    FROM crm_task WHERE Status = 'Completed' AND WhoId LIKE '00Q%' GROUP BY WhoId),
+    FROM crm_task WHERE Status = 'Completed' AND WhoId LIKE '00Q%' AND {{in:WhoId}} GROUP BY WhoId),
 qual AS (
     SELECT record_id, arg_max(outcome, created_at) AS band
-    FROM decisions WHERE loop = 'qualify' AND sobject = 'Lead' GROUP BY record_id)
+    FROM decisions WHERE loop = 'qualify' AND sobject = 'Lead' AND {{in:record_id}} GROUP BY record_id)
 SELECT l.Id AS lead_id, l.Company AS company, l.CreatedDate AS created_at,
        CAST(date_trunc('month', l.CreatedDate) AS DATE) AS month,
        l.OwnerId AS owner_id, u.Name AS owner_name, u.Sales_Role__c AS owner_role, u.ManagerId AS manager_id,
@@ -70,14 +97,20 @@ LEFT JOIN route r ON r.record_id = l.Id
 LEFT JOIN touch t ON t.lead_id = l.Id
 LEFT JOIN qual q ON q.record_id = l.Id
 LEFT JOIN ({_USER}) u ON u.Id = l.OwnerId
-""", time="created_at", dimensions=("owner_id", "owner_name", "manager_id", "source", "segment", "country",
-                                    "route_rule", "qualification", "status"))
+WHERE {{in:l.Id}}
+""", changes=(
+    ("crm_lead", "SELECT Id FROM _changed_crm_lead"),
+    ("decisions", "SELECT d.record_id FROM decisions d JOIN _changed_decisions c ON c.id = d.id "
+                  "WHERE d.sobject = 'Lead'"),
+    ("crm_task", "SELECT t.WhoId FROM crm_task t JOIN _changed_crm_task c ON c.Id = t.Id WHERE t.WhoId LIKE '00Q%'"),
+), rebuild=("crm_user", "coach_sla"))
 
-OPPORTUNITY_FACTS = View("opportunity_facts", "opportunity: stage, amount, owner, segment, cycle, stage age", f"""
+FACT_OPPORTUNITY = Fact("fact_opportunity", "opportunity_id", f"""
 WITH hist AS (
     SELECT h.OpportunityId AS opportunity_id, h.StageName AS stage, h.CreatedDate AS changed_at,
            o.StageName AS current_stage
-    FROM crm_opportunityhistory h JOIN crm_opportunity o ON o.Id = h.OpportunityId),
+    FROM crm_opportunityhistory h JOIN crm_opportunity o ON o.Id = h.OpportunityId
+    WHERE {{in:h.OpportunityId}}),
 other AS (SELECT opportunity_id, max(changed_at) AS last_other FROM hist WHERE stage <> current_stage GROUP BY 1),
 entered AS (
     SELECT h.opportunity_id, min(h.changed_at) AS stage_entered_at
@@ -85,7 +118,7 @@ entered AS (
     WHERE h.stage = h.current_stage AND (x.last_other IS NULL OR h.changed_at > x.last_other) GROUP BY 1),
 act AS (
     SELECT WhatId AS opportunity_id, max(coalesce(CompletedDateTime, CreatedDate)) AS last_activity_at
-    FROM crm_task WHERE WhatId LIKE '006%' GROUP BY 1)
+    FROM crm_task WHERE WhatId LIKE '006%' AND {{in:WhatId}} GROUP BY 1)
 SELECT o.Id AS opportunity_id, o.Name AS name, o.AccountId AS account_id, a.Name AS account_name,
        o.OwnerId AS owner_id, u.Name AS owner_name, u.ManagerId AS manager_id,
        o.StageName AS stage, coalesce(o.Type, 'New Business') AS type, o.LeadSource AS source,
@@ -95,17 +128,41 @@ SELECT o.Id AS opportunity_id, o.Name AS name, o.AccountId AS account_id, a.Name
        coalesce(o.IsClosed, false) AS is_closed, coalesce(o.IsWon, false) AS is_won, o.Deal_Play__c AS play_id,
        coalesce(s.id, 'unknown') AS segment, o.Territory2Id AS territory_id,
        CASE WHEN o.IsClosed THEN date_diff('day', CAST(o.CreatedDate AS DATE), o.CloseDate) END AS cycle_days,
-       coalesce(e.stage_entered_at, o.CreatedDate) AS stage_entered_at,
-       date_diff('day', CAST(coalesce(e.stage_entered_at, o.CreatedDate) AS DATE), {_AS_OF}) AS stage_age_days,
-       act.last_activity_at,
-       date_diff('day', CAST(coalesce(act.last_activity_at, o.CreatedDate) AS DATE), {_AS_OF})
-           AS days_since_activity
+       coalesce(e.stage_entered_at, o.CreatedDate) AS stage_entered_at, act.last_activity_at
 FROM crm_opportunity o
 LEFT JOIN crm_account a ON a.Id = o.AccountId
 LEFT JOIN ({_USER}) u ON u.Id = o.OwnerId
 LEFT JOIN design_segments s ON coalesce(a.NumberOfEmployees, -1) BETWEEN s.min_employees AND s.max_employees
 LEFT JOIN entered e ON e.opportunity_id = o.Id
 LEFT JOIN act ON act.opportunity_id = o.Id
+WHERE {{in:o.Id}}
+""", changes=(
+    ("crm_opportunity", "SELECT Id FROM _changed_crm_opportunity"),
+    ("crm_opportunityhistory", "SELECT h.OpportunityId FROM crm_opportunityhistory h "
+                               "JOIN _changed_crm_opportunityhistory c ON c.Id = h.Id"),
+    ("crm_task", "SELECT t.WhatId FROM crm_task t JOIN _changed_crm_task c ON c.Id = t.Id WHERE t.WhatId LIKE '006%'"),
+    ("crm_account", "SELECT o.Id FROM crm_opportunity o JOIN _changed_crm_account c ON c.Id = o.AccountId"),
+), rebuild=("crm_user", "design_segments"))
+
+FACTS: tuple[Fact, ...] = (FACT_LEAD, FACT_OPPORTUNITY)
+
+#: sources a fact reads that an org may not give (an integration user without access to the stage history):
+#: made empty, with these columns, so the facts and views are built all the same
+PLACEHOLDERS: dict[str, str] = {
+    "crm_opportunityhistory": "Id VARCHAR, CreatedDate TIMESTAMPTZ, SystemModstamp TIMESTAMPTZ, OpportunityId VARCHAR, "
+                              "StageName VARCHAR, Amount DOUBLE, CloseDate DATE, Probability DOUBLE",
+}
+
+LEAD_FACTS = View("lead_facts", "lead: created, owned (the route decision), first touch, qualified, converted",
+                  "SELECT * FROM fact_lead", time="created_at",
+                  dimensions=("owner_id", "owner_name", "manager_id", "source", "segment", "country", "route_rule",
+                              "qualification", "status"))
+
+OPPORTUNITY_FACTS = View("opportunity_facts", "opportunity: stage, amount, owner, segment, cycle, stage age", f"""
+SELECT f.*,
+       date_diff('day', CAST(f.stage_entered_at AS DATE), {_AS_OF}) AS stage_age_days,
+       date_diff('day', CAST(coalesce(f.last_activity_at, f.created_at) AS DATE), {_AS_OF}) AS days_since_activity
+FROM fact_opportunity f
 """, time="created_at", dimensions=("owner_id", "owner_name", "manager_id", "stage", "type", "source", "segment",
                                     "play_id"))
 

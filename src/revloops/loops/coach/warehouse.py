@@ -21,7 +21,7 @@ import polars as pl
 
 from revloops.config.loader import GtmConfig
 from revloops.loops.coach.config import MetricsFile
-from revloops.loops.coach.views import VIEWS
+from revloops.loops.coach.views import FACTS, PLACEHOLDERS, VIEWS, Fact
 from revloops.loops.design.config import CapacityConfig
 from revloops.loops.design.flow import list_scenarios, load_plan, run_scenario
 from revloops.ports.warehouse import (
@@ -47,6 +47,7 @@ class RefreshReport:
     as_of: dt.date
     loads: list[LoadResult] = field(default_factory=list)
     derived: dict[str, int] = field(default_factory=dict)
+    facts: dict[str, str] = field(default_factory=dict)
     views: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -56,15 +57,16 @@ class RefreshReport:
         return sum(r.read for r in self.loads)
 
 
-def refresh(sources: WarehouseSources, warehouse: Warehouse, cfg: GtmConfig, *, full: bool = False,
-            as_of: dt.date | None = None, only: set[str] | None = None,
-            progress: Progress | None = None) -> RefreshReport:
+def refresh(sources: WarehouseSources, warehouse: Warehouse, cfg: GtmConfig | Callable[[], GtmConfig], *,
+            full: bool = False, as_of: dt.date | None = None, only: set[str] | None = None,
+            progress: Progress | None = None, version: str | None = None) -> RefreshReport:
     """Load every source into the warehouse (incrementally unless ``full``), then Design's plan and the views.
 
     Args:
         sources: where the rows come from.
         warehouse: where they go.
-        cfg: the config (Design's scenarios and roster, Coach's SLA and segments).
+        cfg: the config (Design's scenarios and roster, Coach's SLA and segments), or what loads it: it is
+            only loaded when the tables made from it are out of date (``version`` tells, when given).
         full: forget every mark and load everything again (reconciles deletes).
         as_of: the day windows and ages count to (default: today, UTC).
         only: load only these tables (the views are rebuilt all the same).
@@ -80,13 +82,60 @@ def refresh(sources: WarehouseSources, warehouse: Warehouse, cfg: GtmConfig, *, 
         if only is not None and source.table not in only:
             continue
         report.loads.append(_load(sources, warehouse, source, marks, progress))
-    for table, (frame, text) in derived_tables(cfg, day).items():
-        report.derived[table] = warehouse.put_frame(table, frame, text)
-    report.problems = warehouse.create_views([(v.name, v.sql, v.description) for v in VIEWS])
+    def config() -> GtmConfig:
+        return cfg() if callable(cfg) else cfg
+
+    if full or _stale(warehouse, version or config().version, day):
+        for table, (frame, text) in derived_tables(config(), day).items():
+            report.derived[table] = warehouse.put_frame(table, frame, text)
+    for table, columns in PLACEHOLDERS.items():
+        if not warehouse.has_table(table):
+            warehouse.execute(f'CREATE TABLE "{table}" ({columns})')
+            report.problems.append(f"{table}: not in the CRM; an empty table stands in for it")
+    for fact in FACTS:
+        report.facts[fact.table] = maintain(warehouse, fact)
+    warehouse.settle()
+    report.problems += warehouse.create_views([(v.name, v.sql, v.description) for v in VIEWS])
     failed = {p.split(":", 1)[0] for p in report.problems}
     report.views = [v.name for v in VIEWS if v.name not in failed]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _stale(warehouse: Warehouse, version: str, day: dt.date) -> bool:
+    """Whether the tables made from the config are missing, or from another config version or as-of day."""
+    if not warehouse.has_table("warehouse_meta") or not warehouse.has_table("design_rep_months"):
+        return True
+    meta = warehouse.query("SELECT config_version, as_of FROM warehouse_meta")
+    return meta.height != 1 or meta["config_version"][0] != version or meta["as_of"][0] != day
+
+
+def maintain(warehouse: Warehouse, fact: Fact) -> str:
+    """Bring a fact up to date with what changed since it last was: whole when it is missing or one of its
+    sources was made anew (or a table it rebuilds on changed), else only the rows of the keys that changed.
+    Answers how: ``full``, ``incremental`` or ``unchanged``."""
+    rebuilt, changed = warehouse.pending()
+    whole = (not warehouse.has_table(fact.table) or any(t in rebuilt for t in fact.sources)
+             or any(t in changed for t in fact.rebuild))
+    name = f'"{fact.table}"'
+    if whole:
+        warehouse.execute(f"CREATE OR REPLACE TABLE {name} AS {fact.select(False)}")
+        return "full"
+    parts = [sql for table, sql in fact.changes if table in changed]
+    if not parts:
+        return "unchanged"
+    union = " UNION ALL ".join(f"({sql})" for sql in parts)
+    warehouse.execute("BEGIN TRANSACTION")
+    try:
+        warehouse.execute(f"CREATE OR REPLACE TEMP TABLE _fact_keys AS SELECT DISTINCT k FROM ({union}) x(k) "
+                          "WHERE k IS NOT NULL")
+        warehouse.execute(f'DELETE FROM {name} WHERE "{fact.key}" IN (SELECT k FROM _fact_keys)')
+        warehouse.execute(f"INSERT INTO {name} {fact.select(True)}")
+        warehouse.execute("COMMIT")
+    except BaseException:
+        warehouse.execute("ROLLBACK")
+        raise
+    return "incremental"
 
 
 def _load(sources: WarehouseSources, warehouse: Warehouse, source: Source, marks: dict[str, LoadMark],
@@ -94,8 +143,10 @@ def _load(sources: WarehouseSources, warehouse: Warehouse, source: Source, marks
     schema = sources.schema(source)
     mark = marks.get(source.table)
     signature = schema_signature(schema)
-    since = mark.watermark if mark is not None and mark.signature == signature and source.watermark else None
-    replace = since is None
+    # loaded whole when never loaded, when its columns changed, or when it has no watermark column; a table
+    # that was empty last time has no watermark yet and is read whole, but as an incremental load
+    replace = mark is None or mark.signature != signature or source.watermark is None
+    since = None if replace or mark is None else mark.watermark
     total = sources.count(source) if replace else None
     done = 0
 
