@@ -1,7 +1,8 @@
 """Publishing the warehouse to a Postgres schema, where Hex (or any notebook) connects.
 
-Every table and view is copied as a table: rows leave DuckDB as Arrow record batches, are written as CSV by
-Arrow and streamed into Postgres with ``COPY ... FROM STDIN`` (no row becomes a Python object). The copy
+Every table and view is copied as a table (a view that only renames a table becomes a Postgres view of it):
+rows leave DuckDB as Arrow record batches, are written as CSV by Arrow and streamed into Postgres with
+``COPY ... FROM STDIN`` (no row becomes a Python object). The copy
 lands in a loading schema; at the end one transaction drops the published schema and renames the loading
 one into its place, so a notebook never reads half a refresh.
 """
@@ -55,6 +56,16 @@ def _conninfo(url: str) -> str:
     return re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
 
 
+def _aliases(wh: DuckWarehouse) -> dict[str, str]:
+    """Views that are ``SELECT * FROM <table>``: view -> table."""
+    found: dict[str, str] = {}
+    for name, text in wh.con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall():
+        match = re.fullmatch(r"CREATE VIEW \w+ AS SELECT \* FROM (\w+);?", str(text).strip())
+        if match:
+            found[name] = match.group(1)
+    return found
+
+
 def publish(wh: DuckWarehouse, url: str, schema: str, progress: Progress | None = None) -> Published:
     """Copy every table and view of ``wh`` into the Postgres schema ``schema`` (replaced whole).
 
@@ -75,8 +86,11 @@ def publish(wh: DuckWarehouse, url: str, schema: str, progress: Progress | None 
         cur = conn.cursor()
         cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(loading)))
         cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(loading)))
+        aliases = _aliases(wh)
         for table in wh.tables():
             target = sql.Identifier(loading, table.name)
+            if table.name in aliases:  # a view that only renames a table: a view in Postgres too (no copy)
+                continue
             columns = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(_pg_type(kind)))
                                          for name, kind in table.columns)
             cur.execute(sql.SQL("CREATE TABLE {} ({})").format(target, columns))
@@ -95,6 +109,10 @@ def publish(wh: DuckWarehouse, url: str, schema: str, progress: Progress | None 
                         progress(table.name, copied, table.rows)
             out.tables[table.name] = copied
             out.rows += copied
+        for view, table_name in aliases.items():
+            cur.execute(sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
+                sql.Identifier(loading, view), sql.Identifier(loading, table_name)))
+            out.tables[view] = out.tables.get(table_name, 0)
         cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         cur.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(loading), sql.Identifier(schema)))
         conn.commit()
