@@ -47,7 +47,7 @@ class Fact:
 
     table: str
     key: str
-    sql: str
+    sql: str  # its times are UTC without a zone: grouping by month then costs no time-zone arithmetic
     changes: tuple[tuple[str, str], ...]
     rebuild: tuple[str, ...]
 
@@ -76,17 +76,18 @@ touch AS (
 qual AS (
     SELECT record_id, arg_max(outcome, created_at) AS band
     FROM decisions WHERE loop = 'qualify' AND sobject = 'Lead' AND {{in:record_id}} GROUP BY record_id)
-SELECT l.Id AS lead_id, l.Company AS company, l.CreatedDate AS created_at,
-       CAST(date_trunc('month', l.CreatedDate) AS DATE) AS month,
+SELECT l.Id AS lead_id, l.Company AS company, timezone('UTC', l.CreatedDate) AS created_at,
+       CAST(date_trunc('month', timezone('UTC', l.CreatedDate)) AS DATE) AS month,
        l.OwnerId AS owner_id, u.Name AS owner_name, u.Sales_Role__c AS owner_role, u.ManagerId AS manager_id,
        l.LeadSource AS source, l.Status AS status, l.Country AS country, l.Segment__c AS segment,
        l.Lead_Score__c AS score, lower(coalesce(l.Qualification__c, q.band, '')) AS qualification,
        (lower(coalesce(l.Qualification__c, q.band, '')) = 'mql' OR coalesce(l.IsConverted, false)) AS is_mql,
        coalesce(l.IsConverted, false) AS is_converted, l.ConvertedDate AS converted_date,
        l.ConvertedOpportunityId AS opportunity_id,
-       r.rule_id AS route_rule, r.action AS route_action, r.first_routed_at, r.owned_at,
+       r.rule_id AS route_rule, r.action AS route_action, timezone('UTC', r.first_routed_at) AS first_routed_at,
+       timezone('UTC', r.owned_at) AS owned_at,
        coalesce(r.last_outcome LIKE 'pending%' OR r.last_outcome LIKE '00G%', false) AS is_pending,
-       t.first_touch_at,
+       timezone('UTC', t.first_touch_at) AS first_touch_at,
        date_diff('second', l.CreatedDate, r.owned_at) / 3600.0 AS system_delay_h,
        CASE WHEN t.first_touch_at >= r.owned_at
             THEN date_diff('second', r.owned_at, t.first_touch_at) / 3600.0 END AS human_delay_h,
@@ -122,13 +123,14 @@ act AS (
 SELECT o.Id AS opportunity_id, o.Name AS name, o.AccountId AS account_id, a.Name AS account_name,
        o.OwnerId AS owner_id, u.Name AS owner_name, u.ManagerId AS manager_id,
        o.StageName AS stage, coalesce(o.Type, 'New Business') AS type, o.LeadSource AS source,
-       coalesce(o.Amount, 0) AS amount, o.CreatedDate AS created_at,
-       CAST(date_trunc('month', o.CreatedDate) AS DATE) AS month, o.CloseDate AS close_date,
+       coalesce(o.Amount, 0) AS amount, timezone('UTC', o.CreatedDate) AS created_at,
+       CAST(date_trunc('month', timezone('UTC', o.CreatedDate)) AS DATE) AS month, o.CloseDate AS close_date,
        CAST(date_trunc('month', o.CloseDate) AS DATE) AS close_month,
        coalesce(o.IsClosed, false) AS is_closed, coalesce(o.IsWon, false) AS is_won, o.Deal_Play__c AS play_id,
        coalesce(s.id, 'unknown') AS segment, o.Territory2Id AS territory_id,
        CASE WHEN o.IsClosed THEN date_diff('day', CAST(o.CreatedDate AS DATE), o.CloseDate) END AS cycle_days,
-       coalesce(e.stage_entered_at, o.CreatedDate) AS stage_entered_at, act.last_activity_at
+       timezone('UTC', coalesce(e.stage_entered_at, o.CreatedDate)) AS stage_entered_at,
+       timezone('UTC', act.last_activity_at) AS last_activity_at
 FROM crm_opportunity o
 LEFT JOIN crm_account a ON a.Id = o.AccountId
 LEFT JOIN ({_USER}) u ON u.Id = o.OwnerId
@@ -308,7 +310,7 @@ WITH per_signal AS (
     SELECT s.id, s.type, s.domain, s.outreach IS NOT NULL AS acted_on, s.synthetic,
            count(o.opportunity_id) AS opportunities, coalesce(sum(o.amount), 0) AS pipeline
     FROM signals s
-    LEFT JOIN opportunity_facts o ON o.account_id = s.account_id AND o.created_at >= s.first_seen
+    LEFT JOIN opportunity_facts o ON o.account_id = s.account_id AND o.created_at >= timezone('UTC', s.first_seen)
     GROUP BY ALL)
 SELECT type, count(*) AS signals, count(DISTINCT domain) AS accounts, count(*) FILTER (WHERE acted_on) AS acted_on,
        count(*) FILTER (WHERE opportunities > 0) AS with_opportunity,
@@ -341,7 +343,7 @@ ORDER BY r.username, r.month
 """, time="month", dimensions=("owner_id", "owner_name", "manager_id", "motion"))
 
 ACTIVITY = View("activity", "week, rep and kind: completed activities (calls, emails, meetings)", f"""
-SELECT CAST(date_trunc('week', coalesce(t.CompletedDateTime, t.CreatedDate)) AS DATE) AS week,
+SELECT CAST(date_trunc('week', timezone('UTC', coalesce(t.CompletedDateTime, t.CreatedDate))) AS DATE) AS week,
        t.OwnerId AS owner_id, u.Name AS owner_name, u.ManagerId AS manager_id, coalesce(t.Type, 'Other') AS kind,
        count(*) AS activities
 FROM crm_task t LEFT JOIN ({_USER}) u ON u.Id = t.OwnerId
