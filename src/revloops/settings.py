@@ -95,6 +95,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description='JSON list: [{"token": "...", "user": "ops@acme.example", "tier": "ops"}]',
     )
+    token: SecretStr | None = Field(default=None, description="who `revloops mcp` serves over stdio: one of the "
+                                    "tokens of REVLOOPS_API_TOKENS (no token, no tools)")
 
     @field_validator("db", "engine_db")
     @classmethod
@@ -127,7 +129,7 @@ class Settings(BaseSettings):
         if self.env != "production":
             return self
         secrets = [self.events_secret, self.sf_access_token, self.pdl_api_key, self.anthropic_api_key]
-        secrets += [t.token for t in self.api_tokens]
+        secrets += [t.token for t in self.api_tokens] + [self.token]
         for secret in secrets:
             if secret is not None and secret.get_secret_value().strip().lower() in _PLACEHOLDERS:
                 raise ValueError("a placeholder secret is set; production needs real secrets")

@@ -117,9 +117,11 @@ def _warehouse(acme: Platform) -> dict[str, str]:
 
 
 def _refreshed(d: dict[str, Any]) -> dict[str, Any]:
-    """A refresh's answer without its times (each refresh re-reads the rows at its marks)."""
+    """A refresh's answer without what depends on what happened since the one before it: its times, the rows
+    read again at its marks, and whether the facts had changes to catch up with (the cases before this one
+    write to the CRM: the first of the two refreshes catches up, the second finds nothing)."""
     loads = [{k: v for k, v in load.items() if k not in ("seconds", "watermark", "read")} for load in d["loads"]]
-    return {k: v for k, v in d.items() if k not in ("seconds", "read", "loads")} | {"loads": loads}
+    return {k: v for k, v in d.items() if k not in ("seconds", "read", "loads", "facts")} | {"loads": loads}
 
 
 def _timeless(d: dict[str, Any]) -> dict[str, Any]:

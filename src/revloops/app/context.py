@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
+from revloops.app.briefs import BriefActions
 from revloops.app.config_actions import ConfigActions
 from revloops.app.crm import CrmActions
 from revloops.app.deploy import DeployActions
@@ -27,7 +28,7 @@ from revloops.bootstrap import Platform, build
 
 class Revloops(RecordActions, RouteActions, QualifyActions, DesignActions, DeployActions, CrmActions,
                ConfigActions, EngineActions, MaintenanceActions, RetentionActions, SignalActions,
-               WarehouseActions):
+               WarehouseActions, BriefActions):
     """Every user action, grouped by loop in the mixins; see each group for its actions."""
 
     def __enter__(self) -> Revloops:

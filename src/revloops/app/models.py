@@ -4,6 +4,31 @@ The loops' own result models are re-exported here, so an interface never imports
 """
 
 from revloops.app.base import Page
+from revloops.app.briefs import (
+    AccountBrief,
+    AccountSummary,
+    ContactRow,
+    EmailDraft,
+    EnrichResult,
+    LeadBrief,
+    OpportunityRow,
+    OwnerChange,
+    PlayRow,
+    ReassignPlan,
+    RepPipeline,
+    RescorePlan,
+    RoutingBrief,
+    RuleRow,
+    RulesReport,
+    ScoreBrief,
+    ScoreChange,
+    SequenceBrief,
+    SignalBrief,
+    StageTotal,
+    SystemHealth,
+    TaskDone,
+    TeamPipeline,
+)
 from revloops.app.config_actions import ConfigFile, ConfigSummary, LoopInfo, SchemaFile
 from revloops.app.crm import (
     CrmCheck,
@@ -121,4 +146,8 @@ __all__ = [
     "CoachInsights", "Digest", "Insight", "MetricAnswer", "MetricInfo", "MotionSuggestion", "PublishResult",
     "RepRow", "ReportResult", "ScenarioSuggestion", "SqlAnswer", "TableLoad", "TeamPerformance",
     "WarehouseRefresh", "WarehouseTable",
+    "AccountBrief", "AccountSummary", "ContactRow", "EmailDraft", "EnrichResult", "LeadBrief", "OpportunityRow",
+    "OwnerChange", "PlayRow", "ReassignPlan", "RepPipeline", "RescorePlan", "RoutingBrief", "RuleRow", "RulesReport",
+    "ScoreBrief", "ScoreChange", "SequenceBrief", "SignalBrief", "StageTotal", "SystemHealth", "TaskDone",
+    "TeamPipeline",
 ]

@@ -14,6 +14,7 @@ from revloops.interfaces.cli import (
     explain_cmd,
     generate_cmds,
     loops_cmd,
+    mcp_cmd,
     qualify_cmd,
     retention_cmds,
     route_cmds,
@@ -38,6 +39,7 @@ app.command()(loops_cmd.loops)
 app.command()(crm_cmds.seed)
 app.command()(demo.demo)
 app.command()(serve_cmd.serve)
+app.command()(mcp_cmd.mcp)
 app.command()(engine_cmds.worker)
 app.command()(engine_cmds.status)
 app.command()(engine_cmds.retry)

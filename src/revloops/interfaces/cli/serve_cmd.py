@@ -18,12 +18,13 @@ def serve(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Run the API (OpenAPI at /docs) and, unless --no-engine, the workflow workers."""
+    """Run the API (OpenAPI at /docs), the MCP server (/mcp) and, unless --no-engine, the workflow workers."""
     import uvicorn
 
     from revloops.interfaces.api.app import create_app
 
     app = application(config, db)
     app.validate_config(operator())  # refuse to start on a broken config
-    console.print(f"serving on http://{host}:{port} (OpenAPI at /docs)")
-    uvicorn.run(create_app(app, run_engine=engine), host=host, port=port, log_level="warning", workers=workers if workers > 1 else None)
+    console.print(f"serving on http://{host}:{port} (OpenAPI at /docs, MCP at /mcp)")
+    uvicorn.run(create_app(app, run_engine=engine, mcp_url=f"http://{host}:{port}/mcp", mcp_host=host), host=host,
+                port=port, log_level="warning", workers=workers if workers > 1 else None)
