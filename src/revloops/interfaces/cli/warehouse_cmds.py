@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import TaskID
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from revloops.app.models import (
@@ -57,6 +58,18 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
+def _per_table(bar: Progress) -> Callable[[str, int, int | None], None]:
+    """A progress callback drawing one bar per table."""
+    tasks: dict[str, TaskID] = {}
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(name, total=total)
+        bar.update(tasks[name], completed=done)
+
+    return progress
+
+
 # -- warehouse ----------------------------------------------------------------------------------------------
 
 
@@ -89,13 +102,7 @@ def refresh_cmd(full: Annotated[bool, typer.Option("--full", help="Forget every 
     then Design's plan, Coach's SLA and the views."""
     app = application(config, db)
     with progress_bar() as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(name: str, done: int, total: int | None) -> None:
-            if name not in tasks:
-                tasks[name] = bar.add_task(name, total=total)
-            bar.update(tasks[name], completed=done)
-
+        progress = _per_table(bar)
         found = app.refresh_warehouse(operator(), full=full, as_of=_day(as_of), tables=table, progress=progress)
     emit_json(found) if as_json else print_refresh(found)
 
@@ -124,13 +131,7 @@ def publish_cmd(to: Annotated[str, typer.Option("--to", help="The Postgres URL, 
     schema is swapped in whole at the end."""
     app = application(config, db)
     with progress_bar() as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(name: str, done: int, total: int | None) -> None:
-            if name not in tasks:
-                tasks[name] = bar.add_task(name, total=total)
-            bar.update(tasks[name], completed=done)
-
+        progress = _per_table(bar)
         found = app.publish_warehouse(operator(), to, schema=schema, progress=progress)
     if as_json:
         emit_json(found)
