@@ -190,7 +190,8 @@ def seeded_org(root: Path, leads: int, db: str | None = None) -> tuple[Platform,
     config = root / "config"
     shutil.copytree(EXAMPLE, config)
     plat = build(config=config, db=db or f"sqlite:///{root / 'state.sqlite'}", state_dir=root)
-    app_on(plat).seed_org(Caller.operator("seed"), users=8, accounts=max(60, leads // 3), leads=leads, seed=11)
+    app_on(plat).seed_org(Caller.operator("seed"), users=8, accounts=max(60, leads // 3), leads=leads, seed=11,
+                          history=False)  # fresh inbound: every lead waits for the chain
     ids = [str(lead.Id) for lead in plat.crm.query_all(Query("Lead", order_by=(("CreatedDate", False),)))]
     return plat, ids
 

@@ -91,7 +91,7 @@ def _seed(root: Path) -> tuple[Path, str, Org]:
     shutil.copytree(EXAMPLE, config)
     db = f"sqlite:///{root / 'state.sqlite'}"
     with open_app(config=config, db=db) as app:
-        app.seed_org(Caller.operator("seed"), users=6, accounts=120, leads=300, seed=11)
+        app.seed_org(Caller.operator("seed"), users=6, accounts=120, leads=300, seed=11, history=False)
         crm = app.platform.crm
         ids = {obj: [str(r.Id) for r in crm.query_all(Query(obj))] for obj in ("Lead", "Account", "Opportunity")}
         leads = [{k: v for k, v in r.model_dump(mode="json", exclude_none=True).items() if k not in SYSTEM_FIELDS}

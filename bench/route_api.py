@@ -59,7 +59,7 @@ def _seed(root: Path) -> tuple[Path, str]:
     shutil.copytree(EXAMPLE, config)
     db = f"sqlite:///{root / 'state.sqlite'}"
     with open_app(config=config, db=db) as app:
-        app.seed_org(Caller.operator("seed"), users=6, accounts=120, leads=300, seed=11)
+        app.seed_org(Caller.operator("seed"), users=6, accounts=120, leads=300, seed=11, history=False)
     return config, db
 
 

@@ -66,7 +66,7 @@ def _template(seed: int) -> pl.DataFrame:
     from revloops.core.records import Lead
     from revloops.loops.generate.seed import generate_org
 
-    org = generate_org(users=20, accounts=2000, leads=TEMPLATE, seed=seed)
+    org = generate_org(users=20, accounts=2000, leads=TEMPLATE, seed=seed, history=False)
     columns = [c for c in Lead.model_fields if c not in ("Id",)]
     return records_to_frame("Lead", org.leads, columns)
 
@@ -97,7 +97,7 @@ def seed_store(db: str, leads: int, seed: int = 7) -> None:
     from revloops.adapters.sql.tables import SOBJECT_TABLES
 
     app = _app(db)
-    app.seed_org(_operator(), users=20, accounts=2000, leads=0, seed=seed)
+    app.seed_org(_operator(), users=20, accounts=2000, leads=0, seed=seed, history=False)
     frame = _replicate(_template(seed), leads, seed)
     engine = make_engine(db)
     table = SOBJECT_TABLES["Lead"]

@@ -43,7 +43,7 @@ from pydantic import ValidationError
 from revloops.core.errors import InputError, InputErrors
 from revloops.core.ids import ID_RE, is_valid_id, to18
 from revloops.core.inputs import check_plain
-from revloops.core.records import CREATE_DELETE_ONLY, SObject, model_for
+from revloops.core.records import CREATE_DELETE_ONLY, READ_ONLY, SObject, model_for
 from revloops.ports.crm import BATCH_SIZE, CRM, Filter, Query, RecordError, SaveResult
 
 Progress = Callable[[int, int], None]
@@ -410,8 +410,11 @@ def load_file(crm: CRM, path: Path, sobject: str, *, upsert_key: str | None = No
 
     Raises:
         InputErrors: every problem of the file, each with its line and field; nothing is written.
+        InputError: an unknown or read-only object (``OpportunityHistory``).
     """
     model = _model(sobject)
+    if sobject in READ_ONLY:
+        raise InputError(f"{sobject} is read-only: the CRM writes its records itself", field="--object")
     key = _key_field(model, sobject, upsert_key)
     parsed = read_records(path, sobject)
     plan = _plan(crm, sobject, parsed.rows, key)

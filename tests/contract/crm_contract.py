@@ -11,12 +11,29 @@ import pytest
 
 from revloops.core.errors import NotFound, RecordRejected
 from revloops.core.ids import is_valid_id
-from revloops.core.records import Account, Lead, ObjectTerritory2Association, Task
+from revloops.core.records import (
+    Account,
+    Lead,
+    ObjectTerritory2Association,
+    Opportunity,
+    OpportunityHistory,
+    Task,
+)
 from revloops.ports.crm import CRM, Filter, Query
 
 
 def _lead(i: int, **extra: object) -> Lead:
     return Lead(LastName=f"Person{i:04d}", Company=f"Company {i % 7}", Email=f"p{i}@c{i % 7}.example", **extra)
+
+
+PAST = dt.datetime(2024, 3, 4, 9, 30, tzinfo=dt.UTC)
+LATER = dt.datetime(2024, 3, 5, 16, 45, tzinfo=dt.UTC)
+
+
+def _history(crm: CRM, opportunity_id: str) -> list[OpportunityHistory]:
+    rows = crm.query_all(Query("OpportunityHistory", (Filter("OpportunityId", "eq", opportunity_id),),
+                               order_by=(("CreatedDate", False),)))
+    return [r for r in rows if isinstance(r, OpportunityHistory)]
 
 
 class CRMContract:
@@ -126,3 +143,51 @@ class CRMContract:
         task = crm.create(Task(Subject="Follow up", ActivityDate=dt.date(2026, 12, 3)))
         got = crm.get("Task", task)
         assert got.ActivityDate == dt.date(2026, 12, 3)  # type: ignore[attr-defined]
+
+    def test_audit_fields_are_kept_only_when_asked_and_the_modstamp_is_the_write(self, crm: CRM) -> None:
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)  # a little slack for the fake's clock
+        kept = crm.create(_lead(40, CreatedDate=PAST, LastModifiedDate=LATER), audit_fields=True)
+        created_only = crm.create(_lead(41, CreatedDate=PAST), audit_fields=True)
+        ignored = crm.create(_lead(42, CreatedDate=PAST, LastModifiedDate=LATER))
+        batch = [r.id or "" for r in crm.bulk_create([_lead(43, CreatedDate=PAST), _lead(44)], audit_fields=True)]
+        stored = {i: crm.get("Lead", i) for i in (kept, created_only, ignored, *batch)}
+        assert (stored[kept].CreatedDate, stored[kept].LastModifiedDate) == (PAST, LATER)
+        assert (stored[created_only].CreatedDate, stored[created_only].LastModifiedDate) == (PAST, PAST)
+        assert stored[batch[0]].CreatedDate == PAST
+        for record_id in (ignored, batch[1]):  # not asked, or no date given: the write's time, as always
+            record = stored[record_id]
+            assert record.CreatedDate is not None and record.CreatedDate >= start
+            assert record.LastModifiedDate is not None and record.LastModifiedDate >= start
+        for record in stored.values():  # SystemModstamp is the write's time whatever was given
+            assert record.SystemModstamp is not None and record.SystemModstamp >= start
+
+    def test_opportunity_history_is_written_on_create_and_on_tracked_changes_only(self, crm: CRM) -> None:
+        opp = crm.create(Opportunity(Name="Deal", StageName="Prospecting", CloseDate=dt.date(2026, 12, 1),
+                                     Amount=1000.0, Probability=10.0, CreatedDate=PAST), audit_fields=True)
+        [first] = _history(crm, opp)
+        assert (first.CreatedDate, first.StageName, first.Amount, first.CloseDate, first.Probability) == (
+            PAST, "Prospecting", 1000.0, dt.date(2026, 12, 1), 10.0)
+        crm.update("Opportunity", opp, {"Description": "no tracked field"})
+        crm.update("Opportunity", opp, {"StageName": "Prospecting"})  # the same value: no change
+        assert len(_history(crm, opp)) == 1
+        crm.update("Opportunity", opp, {"StageName": "Qualification", "Probability": 20.0})
+        crm.bulk_update("Opportunity", [(opp, {"Amount": 1500.0})])
+        rows = _history(crm, opp)
+        assert sorted((r.StageName, r.Amount, r.Probability, r.CloseDate) for r in rows) == [
+            ("Prospecting", 1000.0, 10.0, dt.date(2026, 12, 1)), ("Qualification", 1000.0, 20.0, dt.date(2026, 12, 1)),
+            ("Qualification", 1500.0, 20.0, dt.date(2026, 12, 1))]
+        assert all(r.CreatedDate is not None and r.CreatedDate > PAST for r in rows if r.Id != first.Id)
+        assert all(r.SystemModstamp is not None for r in rows)
+
+    def test_opportunity_history_cannot_be_written_through_the_api(self, crm: CRM) -> None:
+        opp = crm.create(Opportunity(Name="Deal", StageName="Prospecting", CloseDate=dt.date(2026, 12, 1)))
+        with pytest.raises(RecordRejected) as info:
+            crm.create(OpportunityHistory(OpportunityId=opp, StageName="Closed Won"))
+        assert info.value.status_code == "INVALID_TYPE_FOR_OPERATION"
+        [row] = _history(crm, opp)
+        with pytest.raises(RecordRejected) as info:
+            crm.update("OpportunityHistory", row.Id or "", {"StageName": "Closed Won"})
+        assert info.value.status_code == "INVALID_TYPE_FOR_OPERATION"
+        [result] = crm.bulk_create([OpportunityHistory(OpportunityId=opp, StageName="Closed Won")])
+        assert not result.success and result.errors[0].status_code == "INVALID_TYPE_FOR_OPERATION"
+        assert [r.StageName for r in _history(crm, opp)] == ["Prospecting"]

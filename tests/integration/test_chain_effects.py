@@ -41,13 +41,14 @@ CHAIN_LOOPS = ("generate", "qualify", "route", "engage")
 
 
 def seeded_org(root: Path, *, leads: int, accounts: int = 60, db: str | None = None, seed: int = 11,
-               **settings: Any) -> Platform:
-    """A private copy of the example org's config, its local CRM seeded with ``leads`` leads."""
+               history: bool = False, **settings: Any) -> Platform:
+    """A private copy of the example org's config, its local CRM seeded with ``leads`` leads: fresh inbound,
+    every one waiting in a queue as the chain receives it (no seeded history, unless asked)."""
     config = root / "config"
     if not config.exists():
         shutil.copytree(EXAMPLE, config)
     plat = build(config=config, db=db or f"sqlite:///{root / 'state.sqlite'}", state_dir=root, **settings)
-    app_on(plat).seed_org(Caller.operator("seed"), users=6, accounts=accounts, leads=leads, seed=seed)
+    app_on(plat).seed_org(Caller.operator("seed"), users=6, accounts=accounts, leads=leads, seed=seed, history=history)
     return plat
 
 

@@ -120,7 +120,7 @@ class RouteWriteOutage(LocalCRM):
         self.refused = 0
         self.writes: Counter[str] = Counter()
 
-    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any], *, audit_fields: bool = False) -> None:
         if sobject == "Lead" and "Routing_Decision_Id__c" in changes:
             if self.down:
                 self.refused += 1
@@ -128,7 +128,7 @@ class RouteWriteOutage(LocalCRM):
             self.writes["route"] += 1
         if sobject == "Lead" and "Lead_Score__c" in changes:
             self.writes["score"] += 1
-        super().update(sobject, record_id, changes)
+        super().update(sobject, record_id, changes, audit_fields=audit_fields)
 
 
 def _cli(plat: Platform, *args: str) -> Any:

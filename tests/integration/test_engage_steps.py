@@ -108,7 +108,8 @@ def _org(root: Path, leads: int) -> Platform:
     config = root / "config"
     shutil.copytree(EXAMPLE, config)
     plat = build(config=config, db=f"sqlite:///{root / 'state.sqlite'}", state_dir=root)
-    org = generate_org(users=6, accounts=20, leads=leads, seed=11, named_users=named_users_from_config(plat.config))
+    org = generate_org(users=6, accounts=20, leads=leads, seed=11, named_users=named_users_from_config(plat.config),
+                       history=False)  # fresh inbound leads, as the chain receives them
     write_org(plat.crm, org)
     return plat
 

@@ -19,13 +19,12 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from revloops.adapters.localcrm.crm import LocalCRM
 from revloops.app import Caller, open_app
 from revloops.app.context import Revloops
 from revloops.app.retention import PlanMilestone, PlanResult
 from revloops.core.errors import NotFound
 from revloops.core.milestones import task_key
-from revloops.core.records import Account, Opportunity, SObject, Task, User
+from revloops.core.records import Account, Opportunity, Task, User
 from revloops.loops.onboard.flow import handoff_key
 from revloops.loops.plays import DONE, SET_ASIDE, WAITING, find_play, reconcile
 from revloops.loops.pursue.flow import on_stage, start_pursue
@@ -49,20 +48,6 @@ def app(tmp_path: Path) -> Iterator[Revloops]:
     revloops.close()
 
 
-class AuditFieldsCRM(LocalCRM):
-    """The embedded CRM with Salesforce's "Set Audit Fields upon Record Creation": a record imported from
-    elsewhere keeps the creation time it had there."""
-
-    def __init__(self, crm: LocalCRM, created: dict[str, dt.datetime]) -> None:
-        super().__init__(crm.engine)
-        self.created = created
-
-    def get(self, sobject: str, record_id: str) -> SObject:
-        record = super().get(sobject, record_id)
-        stamp = self.created.get(record_id)
-        return record if stamp is None else record.model_copy(update={"CreatedDate": stamp})
-
-
 # -- records and reads ---------------------------------------------------------------------------------
 
 
@@ -73,12 +58,14 @@ def rep(app: Revloops, name: str) -> str:
 
 def deal(app: Revloops, owner: str, *, employees: int = 5000, amount: float = 200000,
          stage: str = "Prospecting", **fields: Any) -> str:
-    """An account in California and an open opportunity on it, both owned by ``owner``."""
+    """An account in California and an open opportunity on it, both owned by ``owner``; a ``CreatedDate``
+    among ``fields`` is kept (the opportunity is created with its audit fields, as one imported from elsewhere)."""
     crm = app.platform.crm
     account = crm.create(Account(Name=f"Account of {owner[-6:]} {employees} {amount}", BillingCountry="United States",
                                  BillingState="CA", NumberOfEmployees=employees, OwnerId=owner))
     return crm.create(Opportunity(Name=f"Deal {amount}", AccountId=account, StageName=stage, Amount=amount,
-                                  CloseDate=dt.date.today() + dt.timedelta(days=90), OwnerId=owner, **fields))
+                                  CloseDate=dt.date.today() + dt.timedelta(days=90), OwnerId=owner, **fields),
+                      audit_fields="CreatedDate" in fields)
 
 
 def tasks_of(app: Revloops, instance_id: str) -> dict[str, dict[str, Any]]:
@@ -163,12 +150,10 @@ def test_only_milestones_that_wait_on_nothing_get_tasks_at_start(app: Revloops) 
 
 
 def test_a_deal_play_counts_from_the_day_the_deal_was_created_where_its_account_is(app: Revloops) -> None:
-    opp = deal(app, rep(app, "kim"))
     friday_evening = dt.datetime(2026, 3, 6, 18, 30, tzinfo=ZoneInfo("America/Los_Angeles"))  # Saturday in UTC
     assert friday_evening.astimezone(dt.UTC).date() == dt.date(2026, 3, 7)
-    crm = app.platform.crm
-    assert isinstance(crm, LocalCRM)
-    app.platform.crm = AuditFieldsCRM(crm, {opp: friday_evening.astimezone(dt.UTC)})  # the fake at the port
+    opp = deal(app, rep(app, "kim"), CreatedDate=friday_evening)  # imported, keeping when it was created
+    assert app.platform.crm.get("Opportunity", opp).CreatedDate == friday_evening
     plan = started(app, opp)
     assert plan.started_on == dt.date(2026, 3, 6)
     discovery = by_id(plan)["discovery"]

@@ -251,9 +251,9 @@ class OneOutage(LocalCRM):
         self._fault("upsert", sobject)
         return super().upsert(sobject, external_id_field, external_id, fields)
 
-    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any], *, audit_fields: bool = False) -> None:
         self._fault("update", sobject)
-        super().update(sobject, record_id, changes)
+        super().update(sobject, record_id, changes, audit_fields=audit_fields)
 
 
 class OneDecisionOutage(SqlDecisionStore):

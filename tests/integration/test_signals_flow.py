@@ -105,12 +105,13 @@ def outreach_leads(plat: Platform) -> dict[str, Any]:
 
 
 def effects(plat: Platform) -> dict[str, Any]:
-    """Everything a tick may leave behind, as counts and ids."""
+    """Everything a tick may leave behind, as counts and ids (the seeded history's own tasks left out)."""
     leads = outreach_leads(plat)
     spent, month = plat.ledger.spend(DAY.date())
+    tasks = [str(t.Revloops_Key__c) for t in plat.crm.query_all(Query("Task"))]
     return {"scans": sorted(s.id for s in plat.ledger.scans()),
             "signals": sorted((s.id, len(s.sources), s.outreach) for s in plat.ledger.all_signals()),
-            "leads": sorted(leads), "tasks": sorted(str(t.Revloops_Key__c) for t in plat.crm.query_all(Query("Task"))),
+            "leads": sorted(leads), "tasks": sorted(key for key in tasks if not key.startswith("seed11-")),
             "decisions": sorted(d.id for lead in leads.values() for d in plat.decisions.for_record(lead.Id, limit=50)),
             "sequences": len(plat.sequences.all()), "spent": (spent, month)}
 

@@ -107,11 +107,11 @@ class FailingCRM(CRM):
     def query(self, query: Query, page_size: int = 2000, page_token: str | None = None) -> Page:
         return self.inner.query(query, page_size, page_token)
 
-    def create(self, record: SObject) -> str:
-        return self.inner.create(record)
+    def create(self, record: SObject, *, audit_fields: bool = False) -> str:
+        return self.inner.create(record, audit_fields=audit_fields)
 
-    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any]) -> None:
-        self.inner.update(sobject, record_id, changes)
+    def update(self, sobject: str, record_id: str, changes: Mapping[str, Any], *, audit_fields: bool = False) -> None:
+        self.inner.update(sobject, record_id, changes, audit_fields=audit_fields)
 
     def delete(self, sobject: str, record_id: str) -> None:
         self.inner.delete(sobject, record_id)
@@ -119,13 +119,14 @@ class FailingCRM(CRM):
     def upsert(self, sobject: str, external_id_field: str, external_id: str, fields: Mapping[str, Any]) -> SaveResult:
         return self.inner.upsert(sobject, external_id_field, external_id, fields)
 
-    def _create_batch(self, records: Sequence[SObject]) -> list[SaveResult]:
+    def _create_batch(self, records: Sequence[SObject], *, audit_fields: bool = False) -> list[SaveResult]:
         self._batch()
-        return self.inner.bulk_create(records)
+        return self.inner.bulk_create(records, audit_fields=audit_fields)
 
-    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SaveResult]:
+    def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]], *,
+                      audit_fields: bool = False) -> list[SaveResult]:
         self._batch()
-        return self.inner.bulk_update(sobject, changes)
+        return self.inner.bulk_update(sobject, changes, audit_fields=audit_fields)
 
     def _delete_batch(self, sobject: str, ids: Sequence[str]) -> list[SaveResult]:
         self._batch()

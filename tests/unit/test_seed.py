@@ -35,11 +35,17 @@ def test_different_seeds_differ(org: SyntheticOrg) -> None:
     assert [a.Name for a in other.accounts] != [a.Name for a in org.accounts]
 
 
-def test_more_leads_do_not_change_the_accounts(org: SyntheticOrg) -> None:
+def test_more_leads_add_records_and_change_none_of_the_others(org: SyntheticOrg) -> None:
     bigger = generate_org(users=40, accounts=400, leads=3500, seed=11)
-    assert bigger.accounts == org.accounts and bigger.users == org.users
-    assert bigger.opportunities == org.opportunities and bigger.usage == org.usage
-    assert bigger.leads[:3000] == org.leads
+    assert bigger.users == org.users and bigger.queues == org.queues
+    # what the extra leads bring (their conversions' accounts, contacts, deals and usage, their routings) comes
+    # after everything the smaller org has, which stays as it was
+    for name in ("accounts", "contacts", "opportunities", "usage", "leads", "routes", "opportunity_changes"):
+        mine, more = getattr(org, name), getattr(bigger, name)
+        assert len(more) >= len(mine) and more[: len(mine)] == mine, name
+    assert len(bigger.leads) == 3500 and bigger.accounts[:400] == org.accounts[:400]
+    touches = {t for t in org.tasks if (t.Subject or "").startswith("First touch")}
+    assert touches and touches <= set(bigger.tasks)  # the reps' other activity depends on all the leads
 
 
 def test_ids_are_valid_and_unique(org: SyntheticOrg) -> None:
@@ -88,7 +94,8 @@ def test_lead_mix(org: SyntheticOrg) -> None:
     n = len(org.leads)
     free = sum(is_free_mail(lead.Email) for lead in org.leads) / n
     assert free == pytest.approx(0.15, abs=0.03)
-    account_domains = {registrable_domain(a.Website) for a in org.accounts}
+    # the accounts leads are drawn from (not those their conversions made)
+    account_domains = {registrable_domain(a.Website) for a in org.accounts if "-cacc-" not in str(a.External_Id__c)}
     on_account = sum(company_domain(lead.Email) in account_domains for lead in org.leads) / n
     assert on_account == pytest.approx(0.30, abs=0.04)
     missing = sum(lead.Country is None or lead.NumberOfEmployees is None for lead in org.leads) / n
@@ -175,8 +182,8 @@ def test_write_into_local_crm_every_record_valid_and_idempotent(tmp_path: Path) 
     org = generate_org(users=12, accounts=60, leads=250, seed=5)
     seen: list[tuple[int, int]] = []
     created = write_org(crm, org, progress=lambda done, total: seen.append((done, total)))
-    assert created == {"User": 12, "Group": 3, "Account": 60, "Contact": len(org.contacts),
-                       "Opportunity": len(org.opportunities), "Usage_Snapshot__c": len(org.usage), "Lead": 250}
+    assert created == {sobject: len(records) for sobject, records in org.batches()}
+    assert created["User"] == 12 and created["Lead"] == 250 and created["Account"] >= 60  # and conversions'
     assert seen[-1][0] == seen[-1][1] == sum(len(r) for _, r in org.batches())
     stored = {a.Id: a for a in crm.query_all(Query("Account"))}
     assert stored.keys() == {a.Id for a in org.accounts}  # the generated ids survive the write
@@ -184,8 +191,11 @@ def test_write_into_local_crm_every_record_valid_and_idempotent(tmp_path: Path) 
     assert all(a.OwnerId in user_ids for a in stored.values())
     assert all(c.AccountId in stored for c in crm.query_all(Query("Contact")))
     queue_ids = {g.Id for g in crm.query_all(Query("Group"))}
-    assert all(lead.OwnerId in queue_ids for lead in crm.query_all(Query("Lead")))
+    assert all(lead.OwnerId in queue_ids | user_ids for lead in crm.query_all(Query("Lead")))
+    history = len(list(crm.query_all(Query("OpportunityHistory"))))
+    assert history == len(org.opportunity_changes)  # one row per change, the CRM's own
     assert write_org(crm, org) == dict.fromkeys(created, 0)  # a second run creates nothing
+    assert len(list(crm.query_all(Query("OpportunityHistory")))) == history  # ... and changes nothing
 
 
 def test_write_resolves_references_to_existing_users(tmp_path: Path) -> None:

@@ -95,9 +95,15 @@ class CrmActions(AppBase):
     """Data in and out of the CRM, and its events."""
 
     def seed_org(self, caller: Caller, *, users: int = 20, accounts: int = 500, leads: int = 2000, seed: int = 7,
-                 progress: Progress | None = None) -> SeedResult:
+                 progress: Progress | None = None, history: bool = True) -> SeedResult:
         """Write a realistic synthetic org into the local CRM, deterministic for a seed; the active roster's
-        named reps come first."""
+        named reps come first (created on their roster start).
+
+        With ``history`` (the default) the org carries the year before its today (``as_of``): dated records,
+        leads routed (their route decisions in the decision log, actor ``seed``), touched and converted, each
+        opportunity's stage changes (its OpportunityHistory) and the reps' activity. Without it every record
+        is dated now and every lead waits in a queue, as fresh inbound.
+        """
         from revloops.loops.generate.roster import named_users_from_config
         from revloops.loops.generate.seed import AS_OF, generate_org, write_org
 
@@ -108,8 +114,10 @@ class CrmActions(AppBase):
             if n < 0:
                 raise InputError(f"{name} cannot be negative", field=name)
         named = named_users_from_config(self.platform.config) if Path(self.settings.config).is_dir() else []
-        org = generate_org(users=users, accounts=accounts, leads=leads, seed=seed, named_users=named)
-        return SeedResult(created=write_org(self.platform.crm, org, progress=progress), as_of=AS_OF)
+        org = generate_org(users=users, accounts=accounts, leads=leads, seed=seed, named_users=named, history=history)
+        created = write_org(self.platform.crm, org, progress=progress, decisions=self.platform.decisions,
+                            together=self.platform.uow.together)
+        return SeedResult(created=created, as_of=AS_OF)
 
     def load_records(self, caller: Caller, sobject: str, file: Path, *, upsert_key: str | None = None,
                      progress: Progress | None = None) -> LoadResult:

@@ -18,7 +18,7 @@ from revloops.core.identity import Caller
 from revloops.core.model import Frozen
 from revloops.engine.retry import RetryResult
 from revloops.engine.status import EngineStatus
-from revloops.ports.crm import Query
+from revloops.ports.crm import Filter, Query
 
 if TYPE_CHECKING:
     from dbos import DBOSClient
@@ -137,7 +137,8 @@ class EngineActions(AppBase):
 
     def run_chain(self, caller: Caller, count: int = 200, progress: Progress | None = None,
                   timeout: float = 600.0) -> ChainRun:
-        """The first ``count`` leads of the CRM through the durable inbound chain in this process, as the
+        """The first ``count`` leads of the CRM still waiting to be routed (no routing decision named on them:
+        a seeded org's history has routed the others) through the durable inbound chain in this process, as the
         webhook would deliver them; answers speed to owner, the loops' outcomes and each lead's story."""
         from revloops.chains.dispatch import dispatch_pending
         from revloops.chains.run import deliver_created, wait_done
@@ -146,7 +147,8 @@ class EngineActions(AppBase):
 
         self.require(caller, "eng")
         p = self.platform
-        lead_ids = [lead.Id or "" for lead in p.crm.query_all(Query("Lead", order_by=(("Id", False),)))][:count]
+        waiting = Query("Lead", (Filter("Routing_Decision_Id__c", "eq", None),), order_by=(("Id", False),), limit=count)
+        lead_ids = [lead.Id or "" for lead in p.crm.query_all(waiting)]
         deliver_created(p, lead_ids)
         setup.launch(p)
         try:

@@ -16,10 +16,16 @@ from revloops.core.model import Frozen
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_decision_id(now_ms: int | None = None) -> str:
-    """``dec_`` + a ULID: time-ordered, so ids sort by when they were taken."""
+def new_decision_id(now_ms: int | None = None, entropy: bytes | None = None) -> str:
+    """``dec_`` + a ULID: time-ordered, so ids sort by when they were taken.
+
+    Args:
+        now_ms: the time in milliseconds since the epoch (default: now).
+        entropy: the ULID's 80 random bits as 10 bytes (default: fresh ones); given ones make the id
+            reproducible (a seeded history's decisions).
+    """
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | int.from_bytes((entropy if entropy is not None else os.urandom(10))[:10], "big")
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

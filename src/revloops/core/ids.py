@@ -19,6 +19,7 @@ KEY_PREFIX: dict[str, str] = {
     "Contact": "003",
     "Lead": "00Q",
     "Opportunity": "006",
+    "OpportunityHistory": "008",
     "Task": "00T",
     "Territory2Model": "0MA",
     "Territory2Type": "0M5",
@@ -31,16 +32,15 @@ KEY_PREFIX: dict[str, str] = {
 PREFIX_OBJECT = {prefix: name for name, prefix in KEY_PREFIX.items()}
 
 
+#: each character as "1" when it is an upper-case ASCII letter, else "0" (the checksum reads these bits)
+_UPPER_BITS = str.maketrans({ch: ("1" if "A" <= ch <= "Z" else "0") for ch in _ALPHABET})
+
+
 def checksum(id15: str) -> str:
-    """The 3-character suffix that makes a 15-character id case-insensitively unique."""
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(_SUFFIX[bits])
-    return "".join(out)
+    """The 3-character suffix that makes a 15-character id case-insensitively unique: per 5-character chunk,
+    a bit per upper-case letter (the first character the lowest bit), indexing A-Z0-5."""
+    bits = id15[:15].translate(_UPPER_BITS)
+    return "".join(_SUFFIX[int(bits[k : k + 5][::-1], 2)] for k in (0, 5, 10))
 
 
 def to18(record_id: str) -> str:
@@ -55,8 +55,14 @@ def to18(record_id: str) -> str:
 def new_id(sobject: str, rng: random.Random | None = None) -> str:
     """A fresh 18-character id with the object's key prefix (``rng`` makes it deterministic)."""
     prefix = KEY_PREFIX[sobject]
-    pick = rng.choice if rng is not None else secrets.choice
-    body = prefix + "8d" + "".join(pick(_ALPHABET) for _ in range(10))
+    if rng is not None:
+        body = prefix + "8d" + "".join(rng.choice(_ALPHABET) for _ in range(10))
+    else:  # ten characters from one draw of 60 random bits (62**10 < 2**60)
+        bits, chars = secrets.randbits(60), []
+        for _ in range(10):
+            bits, digit = divmod(bits, 62)
+            chars.append(_ALPHABET[digit])
+        body = prefix + "8d" + "".join(chars)
     return body + checksum(body)
 
 

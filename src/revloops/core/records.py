@@ -213,6 +213,25 @@ class Task(SObject):
     CompletedDateTime: DateTime | None = None
 
 
+class OpportunityHistory(SObject):
+    """One state of an opportunity (Salesforce's read-only standard object): the CRM writes a row when the
+    opportunity is created and one each time a change touches its StageName, Amount, CloseDate or Probability,
+    holding all four as they stood after the change; ``CreatedDate`` is when the change was made.
+
+    Nothing creates, updates or deletes these rows through the API (``READ_ONLY``); the history object has no
+    ``LastModifiedDate`` (a row never changes), so the field the base class declares is taken away here.
+    """
+
+    sobject_type: ClassVar[str] = "OpportunityHistory"
+    system_fields: ClassVar[frozenset[str]] = frozenset({"Id", "CreatedDate", "SystemModstamp"})
+    LastModifiedDate: ClassVar[None] = None  # type: ignore[misc]  # Salesforce's history objects have none
+    OpportunityId: str | None = None
+    StageName: str | None = None
+    Amount: float | None = None
+    CloseDate: Date | None = None
+    Probability: float | None = None
+
+
 class Territory2Model(SObject):
     sobject_type: ClassVar[str] = "Territory2Model"
     required_fields: ClassVar[tuple[str, ...]] = ("Name", "DeveloperName")
@@ -295,13 +314,17 @@ class Usage_Snapshot__c(SObject):  # noqa: N801 - a Salesforce custom object's A
 SOBJECTS: dict[str, type[SObject]] = {
     cls.sobject_type: cls
     for cls in (
-        User, Group, Account, Contact, Lead, Opportunity, Task, Territory2Model, Territory2Type,
-        Territory2, UserTerritory2Association, ObjectTerritory2Association, Territory2ObjectExclusion,
-        Usage_Snapshot__c,
+        User, Group, Account, Contact, Lead, Opportunity, OpportunityHistory, Task, Territory2Model,
+        Territory2Type, Territory2, UserTerritory2Association, ObjectTerritory2Association,
+        Territory2ObjectExclusion, Usage_Snapshot__c,
     )
 }
 #: objects whose records cannot be updated, only created and deleted (as in Salesforce)
 CREATE_DELETE_ONLY = frozenset({"ObjectTerritory2Association", "Territory2ObjectExclusion"})
+#: objects the CRM writes itself: read through the API, never created, updated or deleted there
+READ_ONLY = frozenset({"OpportunityHistory"})
+#: the fields of an opportunity whose change writes an OpportunityHistory row
+HISTORY_TRACKED = ("StageName", "Amount", "CloseDate", "Probability")
 
 
 def model_for(sobject: str) -> type[SObject]:

@@ -1,7 +1,10 @@
 """The fake Salesforce's record store: validation, CRUD, upsert, collections, queries and describe.
 
 Errors are raised as ``SfError`` with Salesforce's status codes; the HTTP layer turns them into a
-top-level error array, and collections into per-record ``errors``.
+top-level error array, and collections into per-record ``errors``. As in an org, an opportunity's history
+(``OpportunityHistory``) is written by the store itself, on create and on each change of a tracked field, and
+is read-only to the API; a create may set CreatedDate and LastModifiedDate only when the org grants the user
+"Set Audit Fields upon Record Creation" (``SObjectStore.audit_fields``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from revloops.core.ids import is_valid_id, new_id, to18
-from revloops.core.records import CREATE_DELETE_ONLY, SOBJECTS, SObject
+from revloops.core.records import CREATE_DELETE_ONLY, HISTORY_TRACKED, READ_ONLY, SOBJECTS, SObject
 from revloops.testing.fake_soql import Condition, SoqlQuery, parse, parse_datetime
 
 SYSTEM_FIELDS = ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+#: what a create may set for a user with "Set Audit Fields upon Record Creation"
+AUDIT_FIELDS = ("CreatedDate", "LastModifiedDate")
 _KINDS = {str: "string", int: "int", float: "double", bool: "boolean", dt.date: "date", dt.datetime: "datetime"}
 _LITERAL_FOR = {"string": "str", "int": "number", "double": "number", "boolean": "bool", "date": "date",
                 "datetime": "datetime", "id": "str", "reference": "str"}
@@ -63,13 +68,19 @@ def _unique_fields(model: type[SObject]) -> tuple[str, ...]:
 
 
 class SObjectStore:
-    """Records by object and id, validated like an org with our metadata deployed."""
+    """Records by object and id, validated like an org with our metadata deployed.
 
-    def __init__(self) -> None:
+    Attributes:
+        audit_fields: the user holds "Set Audit Fields upon Record Creation" (a create keeps a given
+            CreatedDate and LastModifiedDate; without it they are refused, as in an org).
+    """
+
+    def __init__(self, audit_fields: bool = False) -> None:
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in SOBJECTS}
         self.cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self.hidden_fields: dict[str, set[str]] = {}
         self.access: dict[str, dict[str, bool]] = {}
+        self.audit_fields = audit_fields
         self.lock = threading.RLock()
 
     # -- schema -----------------------------------------------------------------------------------
@@ -89,11 +100,13 @@ class SObjectStore:
     def describe(self, sobject: str) -> dict[str, Any]:
         """The object's describe: its access flags and fields."""
         model = self.model(sobject)
-        flags = {"queryable": True, "createable": True, "updateable": sobject not in CREATE_DELETE_ONLY,
-                 "deletable": True, **self.access.get(sobject, {})}
+        writable = sobject not in READ_ONLY
+        flags = {"queryable": True, "createable": writable,
+                 "updateable": writable and sobject not in CREATE_DELETE_ONLY, "deletable": writable,
+                 **self.access.get(sobject, {})}
         fields = []
         for name in self.fields_of(sobject):
-            system = name in SYSTEM_FIELDS
+            system = name in SYSTEM_FIELDS or not writable
             fields.append({
                 "name": name, "type": field_kind(model, name), "createable": not system,
                 "updateable": not system and sobject not in CREATE_DELETE_ONLY,
@@ -109,7 +122,7 @@ class SObjectStore:
         for name in values:
             if name not in known:
                 raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}", [name])
-            if name in SYSTEM_FIELDS:
+            if name in SYSTEM_FIELDS and not (creating and self.audit_fields and name in AUDIT_FIELDS):
                 what = "cannot specify Id in an insert call" if name == "Id" and creating else (
                     f"Unable to create/update fields: {name}. Please check the security settings of this field.")
                 raise SfError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", what, [name])
@@ -152,21 +165,49 @@ class SObjectStore:
         return record
 
     # -- writes -----------------------------------------------------------------------------------
+    def _audit_dates(self, values: Mapping[str, Any], now: str) -> tuple[str, str]:
+        """(CreatedDate, LastModifiedDate) of a create: the given ones (allowed by ``_check_body`` only with
+        the permission), else the write's time."""
+        created = sf_datetime(parse_datetime(str(values["CreatedDate"]))) if "CreatedDate" in values else now
+        modified = sf_datetime(parse_datetime(str(values["LastModifiedDate"]))) if "LastModifiedDate" in values \
+            else created
+        if parse_datetime(modified) < parse_datetime(created):
+            raise SfError(400, "FIELD_INTEGRITY_EXCEPTION", "LastModifiedDate cannot be before CreatedDate",
+                          ["LastModifiedDate"])
+        return created, modified
+
+    def _history(self, opportunity: Mapping[str, Any], at: str) -> None:
+        """The OpportunityHistory row of an opportunity's tracked fields as of ``at`` (an org writes it)."""
+        row_id = new_id("OpportunityHistory")
+        self.records["OpportunityHistory"][row_id] = {
+            "Id": row_id, "CreatedDate": at, "SystemModstamp": sf_now(), "OpportunityId": opportunity["Id"],
+            **{name: opportunity.get(name) for name in HISTORY_TRACKED}}
+
+    def _refuse_read_only(self, sobject: str, operation: str) -> None:
+        if sobject in READ_ONLY:
+            raise SfError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {operation}: {sobject}")
+
     def create(self, sobject: str, body: Mapping[str, Any]) -> str:
         """Insert one record; answer its new id."""
         with self.lock:
             self.model(sobject)
+            self._refuse_read_only(sobject, "inserted")
             values = self._validated(sobject, self._check_body(sobject, body, creating=True))
             self._check_unique(sobject, values, None)
             now = sf_now()
+            created, modified = self._audit_dates(values, now)
             record_id = new_id(sobject)
-            self.records[sobject][record_id] = {**values, "Id": record_id, "CreatedDate": now,
-                                                "LastModifiedDate": now, "SystemModstamp": now}
+            record = {**values, "Id": record_id, "CreatedDate": created, "LastModifiedDate": modified,
+                      "SystemModstamp": now}
+            self.records[sobject][record_id] = record
+            if sobject == "Opportunity":
+                self._history(record, created)
             return record_id
 
     def update(self, sobject: str, record_id: str, body: Mapping[str, Any]) -> None:
         """Change the given fields of one record."""
         with self.lock:
+            self._refuse_read_only(sobject, "updated")
             if sobject in CREATE_DELETE_ONLY:
                 raise SfError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be updated: {sobject}")
             current = self._find(sobject, record_id)
@@ -174,13 +215,21 @@ class SObjectStore:
             values = self._validated(sobject, {**current, **changes})
             self._check_unique(sobject, values, current["Id"])
             now = sf_now()
-            self.records[sobject][current["Id"]] = {**values, "LastModifiedDate": now, "SystemModstamp": now}
+            record = {**values, "LastModifiedDate": now, "SystemModstamp": now}
+            self.records[sobject][current["Id"]] = record
+            if sobject == "Opportunity" and any(record.get(n) != current.get(n) for n in HISTORY_TRACKED):
+                self._history(record, now)
 
     def delete(self, sobject: str, record_id: str) -> None:
-        """Remove one record."""
+        """Remove one record (an opportunity with its history)."""
         with self.lock:
+            self._refuse_read_only(sobject, "deleted")
             current = self._find(sobject, record_id)
             del self.records[sobject][current["Id"]]
+            if sobject == "Opportunity":
+                history = self.records["OpportunityHistory"]
+                for row_id in [i for i, r in history.items() if r.get("OpportunityId") == current["Id"]]:
+                    del history[row_id]
 
     def upsert(self, sobject: str, ext_field: str, value: str, body: Mapping[str, Any]) -> tuple[str, bool]:
         """Create or update by a custom external id field; answer (id, created)."""

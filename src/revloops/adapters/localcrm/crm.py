@@ -384,13 +384,60 @@ class LocalCRM(CRM):
             ]
         return one_by_one()
 
+    def _stored(self, unit: Unit, sobject: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records of ``ids`` that exist, locked until ``unit`` ends: Id -> the fields a change of them is
+        compared with (an opportunity's tracked fields; nothing for other objects)."""
+        if not ids:
+            return {}
+        table = _table(sobject)
+        cols = [table.c[f] for f in HISTORY_TRACKED] if sobject == history.TRACKED_OBJECT else []
+        stmt = self.sql.prepare(("crm.stored", sobject, len(ids)), lambda: sa.select(table.c.Id, *cols).where(
+            table.c.Id.in_([sa.bindparam(f"id{i}") for i in range(len(ids))])).with_for_update())
+        return {row.pop("Id"): row for row in unit.all(stmt, {f"id{i}": rid for i, rid in enumerate(ids)})}
+
     def _update_batch(self, sobject: str, changes: Sequence[tuple[str, Mapping[str, Any]]], *,
                       audit_fields: bool = False) -> list[SaveResult]:
+        """The changes as one statement per set of fields changed (executemany), in one unit with the history
+        rows they make; a record changed twice in a batch, or a batch breaking a unique field, goes one by one."""
         def one(item: tuple[str, Mapping[str, Any]]) -> SaveResult:
             self.update(sobject, item[0], item[1], audit_fields=audit_fields)
             return SaveResult(item[0], True)
 
-        return self._each(changes, one)
+        ids = [rid for rid, _ in changes]
+        if len(ids) < 2 or len(set(ids)) != len(ids):
+            return self._each(changes, one)
+        prepared: list[dict[str, Any] | RecordRejected] = []
+        for _, change in changes:
+            try:
+                prepared.append(self._prepare_update(sobject, change, audit_fields))
+            except RecordRejected as exc:
+                prepared.append(exc)
+        try:
+            with self.sql.unit(write=True, savepoint=True) as unit:
+                found = self._stored(unit, sobject, [rid for rid, p in zip(ids, prepared, strict=True)
+                                                     if isinstance(p, dict)])
+                groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                rows: list[dict[str, Any]] = []
+                for rid, values in zip(ids, prepared, strict=True):
+                    if not isinstance(values, dict) or rid not in found:
+                        continue
+                    groups.setdefault(tuple(values), []).append({"record_id_": rid, **values})
+                    after = history.after_change(found[rid], values) if sobject == history.TRACKED_OBJECT else None
+                    if after is not None:
+                        rows.append(history.row({**after, "Id": rid}, values["LastModifiedDate"],
+                                                values["SystemModstamp"]))
+                for keys, params in groups.items():
+                    stmt = self.sql.prepare(("crm.update", sobject), lambda: _update_by_id(sobject), column_keys=keys)
+                    unit.execute_many(stmt, params)
+                history.write(self.sql, unit, rows)
+        except self.sql.IntegrityError:
+            return self._each(changes, one)
+        return [
+            SaveResult(None, False, errors=(RecordError(p.status_code, p.message, tuple(p.fields)),))
+            if isinstance(p, RecordRejected) else SaveResult(rid, True) if rid in found
+            else SaveResult(None, False, errors=(RecordError("ENTITY_IS_DELETED", f"{sobject} {rid} does not exist"),))
+            for rid, p in zip(ids, prepared, strict=True)
+        ]
 
     def _delete_batch(self, sobject: str, ids: Sequence[str]) -> list[SaveResult]:
         def one(record_id: str) -> SaveResult:

@@ -34,7 +34,7 @@ _TYPES: dict[type, Any] = {
 CREATION_ORDERED = frozenset({"Lead", "Account", "Contact", "Opportunity"})
 #: fields worth an index beyond the primary key and external ids
 _INDEXED = {"OwnerId", "Email", "SystemModstamp", "AccountId", "WhoId", "ObjectId", "Territory2Id", "UserId",
-            "Account__c"}
+            "Account__c", "OpportunityId"}
 
 
 def sobject_table(model: type[SObject]) -> sa.Table:

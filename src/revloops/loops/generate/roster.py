@@ -37,7 +37,8 @@ def territory_countries(cfg: GtmConfig) -> dict[str, str]:
 
 
 def named_users_from_config(cfg: GtmConfig) -> list[NamedUser]:
-    """One NamedUser per named rep of the active scenario, managers first so ManagerId resolves."""
+    """One NamedUser per named rep of the active scenario (with its roster start and end), managers first so
+    ManagerId resolves."""
     from revloops.loops.design.config import active_roster
 
     roster = active_roster(cfg)
@@ -51,7 +52,7 @@ def named_users_from_config(cfg: GtmConfig) -> list[NamedUser]:
             username=entry.user or "", first_name=first, last_name=last or first,
             role=entry.role if entry.role in _ROLES else "AE",
             manager=manager.user if manager else None,
-            country=countries.get(entry.territory, "US"),
+            country=countries.get(entry.territory, "US"), start=entry.start, end=entry.end,
         ))
     users.sort(key=lambda u: u.manager is not None)
     return users

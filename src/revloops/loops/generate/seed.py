@@ -2,14 +2,20 @@
 
 ``generate_org`` is pure and deterministic: the same counts and seed give the same records, ids included
 (each object type draws from its own random stream, so adding leads does not change the accounts).
-Customers, churns and usage come from ``seed_customers``, opportunities from ``seed_deals``.
+Customers, churns and usage come from ``seed_customers``, opportunities from ``seed_deals``; with ``history``
+(the default) the org also carries the year before its today (``seed_history``): dated records, leads routed,
+touched and converted, route decisions, every opportunity's stage changes and the reps' activity.
 ``write_org`` puts an org into a CRM through the port, in dependency order, resolving references to
-records that already exist there (a second run of the same seed creates nothing new).
+records that already exist there (a second run of the same seed creates nothing new); it keeps the records'
+dates (audit fields), replays each opportunity's changes so the CRM writes its OpportunityHistory, and stores
+the route decisions in the decision log it is given.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -17,12 +23,25 @@ from typing import Literal
 
 from pydantic import Field
 
+from revloops.core.decisions import Decision, digest
 from revloops.core.errors import InputError, RecordRejected
 from revloops.core.model import Frozen
-from revloops.core.records import Account, Contact, Group, Lead, Opportunity, SObject, Usage_Snapshot__c, User
+from revloops.core.records import (
+    Account,
+    Contact,
+    Group,
+    Lead,
+    Opportunity,
+    SObject,
+    Task,
+    Usage_Snapshot__c,
+    User,
+)
 from revloops.loops.generate import seed_data as D
 from revloops.loops.generate.seed_customers import customer_lives, make_usage, with_customer_fields
 from revloops.loops.generate.seed_deals import make_opportunities
+from revloops.loops.generate.seed_funnel import RouteDecision
+from revloops.loops.generate.seed_history import add_history
 from revloops.loops.generate.seed_leads import make_leads
 from revloops.loops.generate.seed_parts import (
     Companies,
@@ -38,14 +57,20 @@ from revloops.loops.generate.seed_parts import (
     website,
     weighted,
 )
-from revloops.ports.crm import CRM, Filter, Query
+from revloops.loops.generate.seed_stages import OpportunityChange
+from revloops.ports.crm import CRM, Filter, Query, SaveResult
+from revloops.ports.decisions import DecisionStore
 
 Role = Literal["AE", "SDR", "SE", "CSM", "Manager"]
 AS_OF = dt.date(2025, 1, 15)  # the org's "today": a constant, so the records never depend on the clock
 
 
 class NamedUser(Frozen):
-    """A user the org must contain (from an example roster); the rest of the users are generated."""
+    """A user the org must contain (from an example roster); the rest of the users are generated.
+
+    ``start`` (the roster's) is when the user joined: their CreatedDate, and the first day they own anything
+    in the history; after ``end`` they own nothing new.
+    """
 
     username: str
     first_name: str
@@ -53,6 +78,8 @@ class NamedUser(Frozen):
     role: Role
     manager: str | None = None  # the manager's username
     country: str = "US"
+    start: dt.date | None = None
+    end: dt.date | None = None
 
 
 class SyntheticOrg(Frozen):
@@ -62,6 +89,10 @@ class SyntheticOrg(Frozen):
         usage: a usage snapshot per customer month (current and former customers).
         lead_accounts: lead Id -> the account Id the lead was drawn from (by domain, or by name only when
             the lead wrote a free-mail address), for measuring lead-to-account matching.
+        tasks: the history's completed tasks: first touches on leads, then the reps' activity.
+        routes: the history's route decisions (one per routing; a lead parked first has two).
+        opportunity_changes: every opportunity's states in time order, the first its creation (the records in
+            ``opportunities`` hold the last); empty without a history.
     """
 
     users: tuple[User, ...] = ()
@@ -71,13 +102,16 @@ class SyntheticOrg(Frozen):
     opportunities: tuple[Opportunity, ...] = ()
     usage: tuple[Usage_Snapshot__c, ...] = ()
     leads: tuple[Lead, ...] = ()
+    tasks: tuple[Task, ...] = ()
     lead_accounts: dict[str, str] = Field(default_factory=dict)
+    routes: tuple[RouteDecision, ...] = ()
+    opportunity_changes: tuple[OpportunityChange, ...] = ()
 
     def batches(self) -> list[tuple[str, tuple[SObject, ...]]]:
         """The records by object, in the order they must be written."""
         return [("User", self.users), ("Group", self.queues), ("Account", self.accounts),
                 ("Contact", self.contacts), ("Opportunity", self.opportunities), ("Usage_Snapshot__c", self.usage),
-                ("Lead", self.leads)]
+                ("Lead", self.leads), ("Task", self.tasks)]
 
 
 def _users(rng: random.Random, n: int, named: Sequence[NamedUser]) -> list[User]:
@@ -204,7 +238,7 @@ def _contacts(rng: random.Random, accounts: Sequence[Account], seed: int) -> lis
 
 
 def generate_org(users: int, accounts: int, leads: int, seed: int, named_users: Sequence[NamedUser] = (),
-                 *, as_of: dt.date = AS_OF) -> SyntheticOrg:
+                 *, as_of: dt.date = AS_OF, history: bool = True) -> SyntheticOrg:
     """A deterministic synthetic org.
 
     Args:
@@ -214,7 +248,9 @@ def generate_org(users: int, accounts: int, leads: int, seed: int, named_users: 
         seed: the random seed; the same seed gives identical records, ids included.
         named_users: users that must exist, with their roles and managers.
         as_of: the org's "today": customers signed before it, churns and closed deals fall before it, open
-            deals close after it, usage runs up to it.
+            deals close after it, usage runs up to it; the history is the year before it.
+        history: give the org its history (``seed_history``); without it every record is undated (the CRM
+            dates it on write) and every lead waits in a queue, as fresh inbound.
 
     Returns:
         The org's records and, for each lead drawn from an account, that account's id.
@@ -240,16 +276,28 @@ def generate_org(users: int, accounts: int, leads: int, seed: int, named_users: 
     opps = make_opportunities(stream("opportunities"), account_recs, contacts, lives, seed, as_of)
     usage = make_usage(stream("usage"), Ids("Usage_Snapshot__c", stream("usage-ids")), lives.values(), seed, as_of)
     lead_recs, truth = make_leads(stream("leads"), leads, seed, account_recs, companies, queues)
-    return SyntheticOrg(users=tuple(user_recs), queues=tuple(queues), accounts=tuple(account_recs),
-                        contacts=tuple(contacts), opportunities=tuple(opps), usage=tuple(usage),
-                        leads=tuple(lead_recs), lead_accounts=truth)
+    if not history:
+        return SyntheticOrg(users=tuple(user_recs), queues=tuple(queues), accounts=tuple(account_recs),
+                            contacts=tuple(contacts), opportunities=tuple(opps), usage=tuple(usage),
+                            leads=tuple(lead_recs), lead_accounts=truth)
+    past = add_history(stream, users=user_recs, roster={u.username: (u.start, u.end) for u in named_users},
+                       queues=queues, accounts=account_recs, contacts=contacts, opportunities=opps, usage=usage,
+                       leads=lead_recs, truth=truth, seed=seed, as_of=as_of)
+    return SyntheticOrg(users=tuple(past.users), queues=tuple(past.queues), accounts=tuple(past.accounts),
+                        contacts=tuple(past.contacts), opportunities=tuple(past.opportunities),
+                        usage=tuple(past.usage), leads=tuple(past.leads), tasks=tuple(past.tasks),
+                        lead_accounts=truth, routes=tuple(past.routes), opportunity_changes=tuple(past.changes))
 
 
 Progress = Callable[[int, int], None]
+Together = Callable[[], contextlib.AbstractContextManager[None]]
 #: the field that finds a seeded record again in the CRM (so a second run creates nothing twice)
-KEY_FIELDS: dict[str, str] = {"User": "Username", "Group": "DeveloperName"}
-_REFERENCES = ("ManagerId", "OwnerId", "AccountId", "Account__c")
+KEY_FIELDS: dict[str, str] = {"User": "Username", "Group": "DeveloperName", "Task": "Revloops_Key__c"}
+_REFERENCES = ("ManagerId", "OwnerId", "AccountId", "Account__c", "ConvertedAccountId", "ConvertedContactId",
+               "ConvertedOpportunityId", "WhoId", "WhatId")
 _CHUNK = 1000
+#: what a seeded decision names as its config (it was drawn by the seed, not decided under a config)
+SEED_CONFIG = "seed"
 
 
 def _existing(crm: CRM, sobject: str, key: str, values: Sequence[str]) -> dict[str, str]:
@@ -262,20 +310,78 @@ def _existing(crm: CRM, sobject: str, key: str, values: Sequence[str]) -> dict[s
     return found
 
 
+@functools.cache
+def _references_of(model: type[SObject]) -> tuple[str, ...]:
+    return tuple(f for f in _REFERENCES if f in model.model_fields)
+
+
 def _rewire(record: SObject, remap: dict[str, str], keep_id: bool) -> SObject:
     changes: dict[str, str | None] = {
-        f: remap[v] for f in _REFERENCES if isinstance(v := getattr(record, f, None), str) and v in remap
+        f: remap[v] for f in _references_of(type(record)) if isinstance(v := getattr(record, f), str) and v in remap
     }
     if not keep_id:
         changes["Id"] = None
     return record.model_copy(update=changes) if changes else record
 
 
-def write_org(crm: CRM, org: SyntheticOrg, progress: Progress | None = None, *, keep_ids: bool = True) -> dict[str, int]:
-    """Write an org into a CRM: users, queues, accounts, contacts, opportunities, usage snapshots, then leads.
+def _changes_by_opportunity(org: SyntheticOrg) -> dict[str, list[OpportunityChange]]:
+    out: dict[str, list[OpportunityChange]] = {}
+    for change in org.opportunity_changes:
+        out.setdefault(change.opportunity_id, []).append(change)
+    return out
 
-    Records already there (same Username, queue DeveloperName or External_Id__c) are not created again;
-    references to them (ManagerId, OwnerId, AccountId, Account__c) are pointed at the existing records.
+
+def _as_created(record: SObject, changes: dict[str, list[OpportunityChange]]) -> SObject:
+    """An opportunity as it was created (the first of its changes), the others as they are."""
+    first = changes.get(str(record.Id))
+    if not first:
+        return record
+    return record.model_copy(update={**first[0].fields(), "LastModifiedDate": first[0].at})
+
+
+def _refused(sobject: str, what: object, results: Sequence[SaveResult]) -> None:
+    """RecordRejected for the first write the CRM refused, naming the record."""
+    for res in results:
+        if not res.success:
+            err = res.errors[0] if res.errors else None
+            raise RecordRejected(f"{sobject} {what}: {err.message if err else 'refused'}",
+                                 err.status_code if err else "UNKNOWN", err.fields if err else ())
+
+
+def _replay(crm: CRM, fresh: list[str], changes: dict[str, list[OpportunityChange]], remap: dict[str, str]) -> None:
+    """The opportunities' later changes, round after round (each one's second change, then third...), each an
+    update carrying when it was made, so the CRM dates their OpportunityHistory rows."""
+    rounds = max((len(changes.get(oid, ())) for oid in fresh), default=0)
+    for r in range(1, rounds):
+        batch = [(remap[oid], {**changes[oid][r].fields(), "LastModifiedDate": changes[oid][r].at})
+                 for oid in fresh if len(changes.get(oid, ())) > r]
+        _refused("Opportunity", "change", crm.bulk_update("Opportunity", batch, audit_fields=True))
+
+
+def _decisions(org: SyntheticOrg, remap: dict[str, str]) -> list[Decision]:
+    """The history's route decisions as the decision log keeps them (actor ``seed``)."""
+    out = []
+    for route in org.routes:
+        lead = remap.get(route.lead_id, route.lead_id)
+        out.append(Decision(
+            id=route.id, loop="route", sobject="Lead", record_id=lead, outcome=remap.get(route.outcome, route.outcome),
+            detail={"rule_id": route.rule_id, "action": route.action, "handler": {}, "applied": True, "seeded": True},
+            explanation=route.explanation, config_version=SEED_CONFIG,
+            inputs_digest=digest({"lead": lead, "at": route.at}), actor="seed", created_at=route.at))
+    return out
+
+
+def write_org(crm: CRM, org: SyntheticOrg, progress: Progress | None = None, *, keep_ids: bool = True,
+              decisions: DecisionStore | None = None, together: Together | None = None) -> dict[str, int]:
+    """Write an org into a CRM: users, queues, accounts, contacts, opportunities, usage snapshots, leads, tasks.
+
+    Records already there (same Username, queue DeveloperName, External_Id__c or a task's Revloops_Key__c) are
+    not created again; references to them (ManagerId, OwnerId, AccountId, Account__c, a conversion's ids,
+    WhoId, WhatId) are pointed at the existing records. Records are created with their audit fields, so their
+    CreatedDate and LastModifiedDate are the history's (a record without them is dated by the CRM). An
+    opportunity with changes is created as it was first, then each later change is an update dated when it
+    was made: the CRM writes its OpportunityHistory rows. The route decisions go to ``decisions`` (without a
+    decision log they are left out).
 
     Args:
         crm: the CRM port.
@@ -283,40 +389,45 @@ def write_org(crm: CRM, org: SyntheticOrg, progress: Progress | None = None, *, 
         progress: called with (records done, records in all) after each batch.
         keep_ids: create records with the generated ids (the local CRM accepts them, so a seed gives the
             same ids there); False lets the CRM assign ids (Salesforce refuses ids on create).
+        decisions: the decision log the route decisions are stored in (idempotent: a second run adds none).
+        together: a unit of work to write in (the embedded CRM then writes the whole org, or nothing, at once).
 
     Returns:
         The number of records created, by object.
 
     Raises:
-        RecordRejected: the CRM refused a record (the records before it stay written; running the same seed
-            again picks up where it stopped).
+        RecordRejected: the CRM refused a record (without ``together``, the records before it stay written;
+            running the same seed again picks up where it stopped).
     """
+    changes = _changes_by_opportunity(org)
     total = sum(len(records) for _, records in org.batches())
     done, remap, created = 0, dict[str, str](), dict[str, int]()
-    for sobject, records in org.batches():
-        key = KEY_FIELDS.get(sobject, "External_Id__c")
-        existing = _existing(crm, sobject, key, [str(getattr(r, key)) for r in records])
-        fresh = []
-        for rec in records:
-            if (found := existing.get(str(getattr(rec, key)))) is not None:
-                remap[str(rec.Id)] = found
-            else:
-                fresh.append(rec)
-        done += len(records) - len(fresh)
-        created[sobject] = 0
-        for i in range(0, len(fresh), _CHUNK):
-            chunk = fresh[i : i + _CHUNK]
-            results = crm.bulk_create([_rewire(r, remap, keep_ids) for r in chunk])
-            for rec, res in zip(chunk, results, strict=True):
-                if not res.success:
-                    err = res.errors[0] if res.errors else None
-                    raise RecordRejected(
-                        f"{sobject} {getattr(rec, key)}: {err.message if err else 'refused'}",
-                        err.status_code if err else "UNKNOWN", err.fields if err else (),
-                    )
-                remap[str(rec.Id)] = str(res.id)
-            created[sobject] += len(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
+
+    with together() if together is not None else contextlib.nullcontext():
+        for sobject, records in org.batches():
+            key = KEY_FIELDS.get(sobject, "External_Id__c")
+            existing = _existing(crm, sobject, key, [str(getattr(r, key)) for r in records])
+            fresh = []
+            for rec in records:
+                if (found := existing.get(str(getattr(rec, key)))) is not None:
+                    remap[str(rec.Id)] = found
+                else:
+                    fresh.append(rec)
+            done += len(records) - len(fresh)
+            created[sobject] = 0
+            for i in range(0, len(fresh), _CHUNK):
+                chunk = fresh[i : i + _CHUNK]
+                results = crm.bulk_create([_rewire(_as_created(r, changes), remap, keep_ids) for r in chunk],
+                                          audit_fields=True)
+                for rec, res in zip(chunk, results, strict=True):
+                    _refused(sobject, getattr(rec, key), [res])
+                    remap[str(rec.Id)] = str(res.id)
+                created[sobject] += len(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+            if sobject == "Opportunity":
+                _replay(crm, [str(r.Id) for r in fresh], changes, remap)
+        if decisions is not None and org.routes:
+            decisions.record_many(_decisions(org, remap))
     return created

@@ -140,6 +140,12 @@ def customer_lives(rng: random.Random, accounts: Sequence[Account], as_of: dt.da
     return out
 
 
+def new_customer(rng: random.Random, account_id: str, since: dt.date, seats: int, seat_price: float) -> Life:
+    """The life of a customer that signed its first contract on ``since`` (a deal won in the seeded history)."""
+    health = _health(rng, 0, False)
+    return Life(account_id, since, 1, None, health, (seats,), seat_price, rng.random() < churn_odds(health), None, None)
+
+
 def with_customer_fields(accounts: Iterable[Account], lives: Mapping[str, Life]) -> list[Account]:
     """The accounts with their customer fields: since, contract end, ARR and seats; churn for former ones.
 
@@ -216,13 +222,13 @@ def _snapshots(rng: random.Random, ids: Ids, life: Life, seed: int, as_of: dt.da
 
 
 def make_usage(rng: random.Random, ids: Ids, lives: Iterable[Life], seed: int,
-               as_of: dt.date) -> list[Usage_Snapshot__c]:
+               as_of: dt.date, first: int = 0) -> list[Usage_Snapshot__c]:
     """A usage snapshot per customer month, from the month a customer signed to ``as_of`` or its churn month.
 
     NPS (-100..100, from the month's few survey answers) is there in about a third of the months; seats
-    active never exceed seats purchased.
+    active never exceed seats purchased. External ids are numbered from ``first``.
     """
     out: list[Usage_Snapshot__c] = []
     for life in lives:
-        out.extend(_snapshots(rng, ids, life, seed, as_of, len(out)))
+        out.extend(_snapshots(rng, ids, life, seed, as_of, first + len(out)))
     return out

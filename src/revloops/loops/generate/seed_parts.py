@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import string
 from collections.abc import Mapping
 
 from revloops.core.domains import normalise_company
 from revloops.core.geo import country_code, fold
-from revloops.core.ids import new_id
+from revloops.core.ids import KEY_PREFIX, checksum, new_id
 from revloops.core.records import Account
 from revloops.loops.generate import seed_data as D
 
@@ -36,6 +37,26 @@ class Ids:
     def __call__(self) -> str:
         while True:
             value = new_id(self.sobject, self.rng)
+            if value not in self.seen:
+                self.seen.add(value)
+                return value
+
+
+class QuickIds(Ids):
+    """Deterministic, unique ids like ``Ids`` but one draw of the stream each (for the many records of the
+    history: its tasks); a stream gives other ids than ``Ids`` would from it."""
+
+    _ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+    def __call__(self) -> str:
+        prefix = KEY_PREFIX[self.sobject] + "8d"
+        while True:
+            bits, chars = self.rng.getrandbits(60), []
+            for _ in range(10):
+                bits, digit = divmod(bits, 62)
+                chars.append(self._ALPHABET[digit])
+            body = prefix + "".join(chars)
+            value = body + checksum(body)
             if value not in self.seen:
                 self.seen.add(value)
                 return value
@@ -77,6 +98,15 @@ class Companies:
             if domain not in self.domains:
                 return domain
         return None
+
+
+def account_address(country: str, city: str | None, region: str | None) -> tuple[str, str, str, str] | None:
+    """The clean address (city, state as written, ISO region, postal code) an account in ``country`` has at a
+    lead's city, or in its region when the lead gave no city; None where the seed has no such place."""
+    for place in D.CITIES.get(country, ()):
+        if (city is not None and place[0] == city) or (city is None and region is not None and place[2] == region):
+            return place
+    return None
 
 
 def website(rng: random.Random, domain: str) -> str:
