@@ -26,7 +26,6 @@ from revloops.interfaces.cli.app import app as cli
 from tests.integration.test_chain_effects import (
     chain_problems,
     created_events,
-    effect_counts,
     lead_ids,
     seeded_org,
 )
@@ -59,12 +58,22 @@ def test_a_backup_taken_mid_chain_restores_into_a_fresh_folder_and_each_lead_has
     assert live.inbox.accept(created_events(live, ids), "webhook").accepted == N
     app = app_on(live)
     app.start_engine()  # its inbox tick starts a run per event
+    client = setup.client(live.settings)
+
+    # Back up while the chain is going and many runs are still to finish: the engine's copy, taken first, must
+    # catch runs in flight or queued, however fast or slow this machine runs the chain (engaged tasks alone
+    # can reach any count only near the end of the batch).
+    def going_with_runs_left() -> bool:
+        counts = engine_status(client).counts
+        return counts.get("SUCCESS", 0) >= 5 and counts.get("PENDING", 0) + counts.get("ENQUEUED", 0) >= N // 4
+
     try:
-        wait_for(lambda: effect_counts(live)["tasks"] >= 10, 150, "the chain to engage some leads", every=0.1)
+        wait_for(going_with_runs_left, 150, "the chain to get going with runs left", every=0.05)
         taken = app.backup(ENG, tmp_path / "backup")
     finally:
         # Waits until no run of this process is active, so none of its threads outlives this engine into the
         # restored one; whatever they do now lands in the live folder, after the backup.
+        client.destroy()
         app.stop_engine(wait_seconds=60)
 
     folder = Path(taken.path)
