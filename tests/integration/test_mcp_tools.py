@@ -87,7 +87,7 @@ def _cases(org: Org) -> dict[str, tuple[dict[str, Any], dict[str, Any], str]]:
         "route_record": ({"record_id": lead, "dry_run": True}, {"record_id": account, "sobject": "Lead"}, "record_id"),
         "list_routing_rules": ({"limit": 5}, {"since": "yesterday"}, "since"),
         "validate_config": ({}, {"strict": True}, "strict"),
-        "diff_routing": ({"against": "HEAD", "limit": 30}, {"from_crm": True}, "rules"),
+        "diff_routing": ({"against": "HEAD"}, {"only": ["nope"]}, "only"),
         "sync_territories": ({}, {"dry_run": False, "plan_id": "plan_0000000000000000"}, "plan_id"),
         "assign_territories": ({}, {"min_confidence": 2}, "min_confidence"),
         "list_pending_territories": ({}, {"status": "assigned"}, "status"),

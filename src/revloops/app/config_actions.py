@@ -1,18 +1,25 @@
-"""The config directory: validate it, publish its JSON Schemas, and list the loops with what exists of each."""
+"""The config directory: validate it, run its test cases, publish its JSON Schemas, and list the loops with what
+exists of each."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from revloops.app.base import AppBase
 from revloops.app.references import crm_references, references, unknown_fields
 from revloops.config import layout
 from revloops.config.loader import GtmConfig, load_config
-from revloops.core.errors import ConfigError, ConfigErrors, RevloopsError
+from revloops.core.errors import ConfigError, ConfigErrors, InputError, RevloopsError
 from revloops.core.identity import Caller
 from revloops.core.model import Frozen
 from revloops.loops.registry import LOOPS, part_status
+from revloops.loops.route.cases import KINDS, CaseResult
+from revloops.loops.route.env import load_directory
+from revloops.loops.testing import has_cases, run_cases
+from revloops.ports.crm import Query
 
 
 class ConfigFile(Frozen):
@@ -34,6 +41,25 @@ class ConfigSummary(Frozen):
     files: list[ConfigFile]
     warnings: list[str] = []
     unchecked: list[str] = []
+
+
+class TestRun(Frozen):
+    """The cases of ``config/tests/*.yaml`` (every kind, or the kinds asked for) and how each went.
+
+    Attributes:
+        passed: how many passed.
+        failed: how many failed.
+        directory: whose users and queues route cases were routed to: the CRM's (as live routing does) or,
+            with no org in the CRM, the config's; None when no route case ran.
+        cases: every case's result, files by name and cases in file order.
+    """
+
+    __test__ = False  # not a test class, whatever its name says
+
+    passed: int
+    failed: int
+    directory: Literal["crm", "config"] | None = None
+    cases: list[CaseResult]
 
 
 class SchemaFile(Frozen):
@@ -95,6 +121,35 @@ class ConfigActions(AppBase):
         if problems:
             raise ConfigErrors([ConfigError(p) for p in problems])
         return summarise_config(cfg).model_copy(update={"warnings": unknown_fields(cfg), "unchecked": unchecked})
+
+    def test_config(self, caller: Caller, kinds: Sequence[str] | None = None) -> TestRun:
+        """Run the cases of ``config/tests/*.yaml`` against the config: route cases resolve owners as live
+        routing does (against the CRM's users and queues, so a case routing to a queue the CRM lacks fails, or
+        the config's when the CRM holds no org yet); the other kinds need nothing but the config.
+
+        Args:
+            caller: who asks.
+            kinds: only the cases of these kinds (``route``, ``score``, ``assign``, ``play``, ``health``); all
+                when None or empty.
+
+        Raises:
+            Forbidden: below the ops tier.
+            InputError: a kind that does not exist.
+        """
+        self.require(caller, "ops")
+        unknown = [k for k in kinds or () if k not in KINDS]
+        if unknown:
+            raise InputError(f"unknown case kind {unknown[0]!r} (kinds: {', '.join(KINDS)})", field="kind")
+        wanted = set(kinds) if kinds else None
+        cfg, crm = self.platform.config, self.platform.crm
+        directory = None
+        routes = has_cases(cfg, "route", wanted)
+        if routes and crm.find_one(Query("User", limit=1)) is not None:
+            directory = load_directory(crm)
+        results = run_cases(cfg, directory, wanted)
+        failed = sum(not r.passed for r in results)
+        shown: Literal["crm", "config"] | None = ("crm" if directory else "config") if routes else None
+        return TestRun(passed=len(results) - failed, failed=failed, directory=shown, cases=results)
 
     def write_schemas(self, caller: Caller, out: Path | None = None) -> list[SchemaFile]:
         """Write a JSON Schema per config file (default ``<config>/../schemas``) so editors check the YAML."""

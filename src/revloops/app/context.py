@@ -17,6 +17,7 @@ from revloops.app.deploy import DeployActions
 from revloops.app.design import DesignActions
 from revloops.app.engine import EngineActions
 from revloops.app.maintenance import MaintenanceActions
+from revloops.app.plan import PlanActions
 from revloops.app.qualify import QualifyActions
 from revloops.app.records import RecordActions
 from revloops.app.retention import RetentionActions
@@ -28,7 +29,7 @@ from revloops.bootstrap import Platform, build
 
 class Revloops(RecordActions, RouteActions, QualifyActions, DesignActions, DeployActions, CrmActions,
                ConfigActions, EngineActions, MaintenanceActions, RetentionActions, SignalActions,
-               WarehouseActions, BriefActions):
+               WarehouseActions, BriefActions, PlanActions):
     """Every user action, grouped by loop in the mixins; see each group for its actions."""
 
     def __enter__(self) -> Revloops:

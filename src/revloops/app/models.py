@@ -29,7 +29,7 @@ from revloops.app.briefs import (
     TaskDone,
     TeamPipeline,
 )
-from revloops.app.config_actions import ConfigFile, ConfigSummary, LoopInfo, SchemaFile
+from revloops.app.config_actions import ConfigFile, ConfigSummary, LoopInfo, SchemaFile, TestRun
 from revloops.app.crm import (
     CrmCheck,
     EventsAccepted,
@@ -79,7 +79,7 @@ from revloops.app.retention import (
     TriggeredPlay,
     TriggeredResult,
 )
-from revloops.app.route import PreviewResult, Proposal, RecordSource, RoutedObject, TestRun
+from revloops.app.route import PreviewResult, Proposal, RecordSource, RoutedObject
 from revloops.app.signals import (
     AccountScore,
     BudgetView,
@@ -111,6 +111,9 @@ from revloops.core.decisions import Decision
 from revloops.core.events import CrmEvent
 from revloops.engine.retry import RetryResult
 from revloops.engine.status import EngineStatus, StepFailure, WorkflowFailure
+from revloops.loops.changeplan import ChangePlan
+from revloops.loops.changeplan import Count as PlanCount
+from revloops.loops.changeplan import Section as PlanSection
 from revloops.loops.coach.insights import Insight, RepRow
 from revloops.loops.deploy.coverage import Coverage, TerritoryCoverage
 from revloops.loops.deploy.flow import Move as AccountMove
@@ -125,14 +128,15 @@ from revloops.loops.design.results import (
 )
 from revloops.loops.qualify.flow import EnrichmentOutcome
 from revloops.loops.qualify.logic import Score, ScoreLine
-from revloops.loops.route.cases import CaseResult
+from revloops.loops.route.cases import CaseResult, Kind
 from revloops.loops.route.types import Move, Preview
 
 __all__ = [
-    "AccountMove", "AppliedChange", "AssignApplied", "AssignResult", "CaseResult", "ChainRun", "Comparison",
+    "AccountMove", "AppliedChange", "AssignApplied", "AssignResult", "CaseResult", "ChainRun", "ChangePlan",
+    "Comparison", "PlanCount", "PlanSection",
     "ComparisonResult", "ConfigFile", "ConfigSummary", "Coverage", "CrmCheck", "CrmEvent", "Decision", "DeltaRow",
     "DesignCheck", "EngineStatus", "EnrichmentOutcome", "EventsAccepted", "Explanation", "GroupRow", "InboxEvent",
-    "InboxView", "LeadSummary", "LoadResult", "LoopInfo", "Move", "Page", "PendingAccount", "PlannedChange",
+    "InboxView", "Kind", "LeadSummary", "LoadResult", "LoopInfo", "Move", "Page", "PendingAccount", "PlannedChange",
     "PolledObject", "Preview", "PreviewResult", "PromoteResult", "Proposal", "RecordSource", "RetryResult",
     "RoutedObject", "ScenarioRun", "ScenarioRunResult", "ScenarioSummary", "SchemaFile", "Score", "ScoreLine",
     "ScoreResult", "SeedResult", "SpeedToOwner", "StepFailure", "SyncApplied", "SyncResult", "TerritoryCoverage",

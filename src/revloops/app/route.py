@@ -1,5 +1,5 @@
 """Route's actions: resolve one record live, preview many through the batch path, diff against a proposed
-rules file or another revision of the config, run the config's routing cases."""
+rules file or another revision of the config (the config's test cases run in ``config_actions``)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,6 @@ from revloops.core.model import Frozen
 from revloops.core.records import SObject, parse_record
 from revloops.dataio import parse_records
 from revloops.loops.route import flow
-from revloops.loops.route.cases import CaseResult
-from revloops.loops.route.env import load_directory
-from revloops.loops.route.testing_flow import run_cases
 from revloops.loops.route.types import Move, Preview, summarise
 from revloops.ports.crm import Query
 
@@ -64,16 +61,6 @@ class PreviewResult(Frozen):
     rotation: int | None = None
     capped_old: int | None = None
     capped_new: int | None = None
-
-
-class TestRun(Frozen):
-    """The routing cases of ``config/tests/*.yaml`` and how each went, and whose users and queues they were
-    routed to: the CRM's (as live routing does) or, with no org in the CRM, the config's."""
-
-    passed: int
-    failed: int
-    directory: Literal["crm", "config"]
-    cases: list[CaseResult]
 
 
 def _yaml_field(message: str) -> str:
@@ -197,16 +184,3 @@ class RouteActions(AppBase):
         if all(x is None for x in (proposal.rules_file, proposal.rules, proposal.against)):
             raise InputError("give a proposed rules file, rules or a revision to compare", field="rules")
         return self.preview_routing(caller, source, proposal, today, caps)
-
-    def test_routing(self, caller: Caller) -> TestRun:
-        """Run the routing cases of ``config/tests/*.yaml``, resolving owners as live routing does: against the
-        CRM's users and queues (a case that routes to a queue the CRM lacks fails), or the config's when the CRM
-        holds no org yet."""
-        self.require(caller, "ops")
-        crm = self.platform.crm
-        directory = load_directory(crm) if crm.find_one(Query("User", limit=1)) is not None else None
-        results = run_cases(self.platform.config, directory)
-        failed = sum(not r.passed for r in results)
-        return TestRun(passed=len(results) - failed, failed=failed, directory="crm" if directory else "config",
-                       cases=results)
-

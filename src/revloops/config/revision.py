@@ -32,3 +32,12 @@ def load_config_at(root: Path | str, rev: str) -> GtmConfig:
             tar.extractall(tmp, filter="data")
         cfg = load_config(Path(tmp) / prefix)
         return dataclasses.replace(cfg, root=root, version=commit)
+
+
+def merge_base(root: Path | str, rev: str) -> str:
+    """The commit where ``rev`` and ``HEAD`` meet (``rev`` itself when it is an ancestor of ``HEAD``): the
+    base a pull request's change is reviewed against."""
+    root = Path(root).resolve()
+    commit = _git(root, "rev-parse", "--verify", f"{rev}^{{commit}}").decode().strip()
+    head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").decode().strip()
+    return _git(root, "merge-base", commit, head).decode().strip()

@@ -43,10 +43,14 @@ class YamlDoc:
         return Location(self.display, best[0], best[1])
 
     def describe(self, loc: Sequence[str | int]) -> str:
-        """A readable path: ``rules[3](id=smb).action.pool``, skipping segments not in the data."""
+        """A readable path: ``rules[3](id=smb).action.pool``, skipping segments not in the data: a key that is
+        not there can only end a path, so one before the end is a union's tag (``assign`` in
+        ``action.assign.territory``), not a key."""
         out: list[str] = []
         node = self.data
-        for seg in loc:
+        for n, seg in enumerate(loc):
+            if isinstance(seg, str) and isinstance(node, dict) and seg not in node and n + 1 < len(loc):
+                continue
             if isinstance(seg, int) and isinstance(node, list) and 0 <= seg < len(node):
                 node = node[seg]
                 ident = node.get("id") if isinstance(node, dict) else None

@@ -27,6 +27,7 @@ from revloops.ports.crm import Filter, Query
 from revloops.ports.plans import PlanInstance, StoredMilestone
 
 if TYPE_CHECKING:
+    from revloops.config.loader import GtmConfig
     from revloops.ports import Ports
 
 DONE = "Completed"
@@ -321,8 +322,13 @@ PLAY_FILES = {"pursue": ("deal_plays", "plays"), "onboard": ("onboard_plans", "p
 
 def plays_of(plat: Ports, loop: str) -> list[Any]:
     """A loop's plays in the order they are tried (by priority where plays have one)."""
+    return plays_in(plat.config, loop)
+
+
+def plays_in(cfg: GtmConfig, loop: str) -> list[Any]:
+    """A loop's plays in one config, in the order they are tried."""
     key, attr = PLAY_FILES[loop]
-    found = plat.config.get(key)
+    found = cfg.get(key)
     items = list(getattr(found, attr, None) or [])
     return sorted(items, key=lambda p: getattr(p, "priority", 0))
 

@@ -8,7 +8,7 @@ budget ran out) and ``UpstreamRejected`` when the vendor refused the request.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -165,6 +165,12 @@ class Enrichment(abc.ABC):
     def enrich_company(self, domain: str, *, hints: Hints | None = None,
                        timeout: float | None = None) -> Answer[CompanyFacts]:
         """Look a company up by its domain; same arguments and errors as ``enrich_person``."""
+
+    def known_facts(self) -> Iterator[dict[str, Any]]:
+        """Every answer the provider holds without a call (a cache's live and expired entries with facts), as
+        ``{"provider", "kind", "key", "facts", "fetched_at"}``: what a batch over stored records reads instead
+        of one lookup per record. None by default."""
+        return iter(())
 
     def person(self, email: str) -> PersonFacts | None:
         """The person's facts, or None when the provider has none."""

@@ -4,7 +4,7 @@ paid call's spend (the ``x-call-credits-spent`` header) logged."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,16 @@ class EnrichmentCache:
             except IntegrityError:  # a concurrent lookup stored it first: same answer, keep theirs
                 pass
 
+    def entries(self, provider: str) -> Iterator[dict[str, Any]]:
+        """Every entry of ``provider`` that holds facts, live or expired, in batches of rows."""
+        t = enrichment_cache
+        query = sa.select(t.c.kind, t.c.key, t.c.facts, t.c.fetched_at).where(t.c.provider == provider,
+                                                                               t.c.facts.is_not(None))
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=5000).execute(query):
+                yield {"provider": provider, "kind": row.kind, "key": row.key, "facts": row.facts,
+                       "fetched_at": _aware(row.fetched_at)}
+
     def purge_expired(self) -> int:
         """Delete expired entries; answers how many."""
         with self.engine.begin() as conn:
@@ -143,6 +153,9 @@ class CachedEnrichment(Enrichment):
         ttl = self.ttl if answer.facts is not None else self.negative_ttl
         self.cache.put(self.name, kind, key, facts_dict(answer.facts), ttl)
         return answer
+
+    def known_facts(self) -> Iterator[dict[str, Any]]:
+        return self.cache.entries(self.name)
 
     def enrich_person(self, email: str, *, hints: Hints | None = None,
                       timeout: float | None = None) -> Answer[PersonFacts]:

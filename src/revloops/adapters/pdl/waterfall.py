@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,10 @@ class Waterfall(Enrichment):
     def names(self) -> list[str]:
         """The providers' names, in order."""
         return [p.name for p in self.providers]
+
+    def known_facts(self) -> Iterator[dict[str, Any]]:
+        for provider in self.providers:
+            yield from provider.known_facts()
 
     def _run(self, ask: Callable[[Enrichment, float | None], Answer[Any]], timeout: float | None) -> Answer[Any]:
         deadline = None if timeout is None else time.monotonic() + timeout

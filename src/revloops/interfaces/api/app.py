@@ -18,6 +18,7 @@ from revloops.interfaces.api import (
     engine,
     errors,
     health,
+    plan,
     qualify,
     responses,
     retention,
@@ -66,8 +67,8 @@ def create_app(revloops: Revloops | None = None, *, run_engine: bool = False, mc
     )
     app.state.revloops = application
     errors.install(app)
-    for module in (health, decisions, crm_events, config, design, territories, qualify, route, engine, retention, signals,
-                   warehouse):
+    for module in (health, decisions, crm_events, config, plan, design, territories, qualify, route, engine, retention,
+                   signals, warehouse):
         app.include_router(module.router)
     responses.install(app)
     for path in mcp.paths:  # /mcp and its protected-resource metadata, through the MCP app's own auth

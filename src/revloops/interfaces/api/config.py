@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from revloops.app.models import ConfigSummary, LoopInfo
+from fastapi import APIRouter, Query
+
+from revloops.app.models import ConfigSummary, Kind, LoopInfo, TestRun
 from revloops.interfaces.api.deps import AppDep, CallerDep
 from revloops.interfaces.api.responses import errors
 
@@ -15,6 +17,15 @@ router = APIRouter(prefix="/api", tags=["config"], responses=errors(401))
 def validate(app: AppDep, caller: CallerDep) -> ConfigSummary:
     """Check the config directory (409 listing every problem with file:line)."""
     return app.validate_config(caller)
+
+
+@router.post("/config/test", response_model=TestRun, responses=errors(403, 409, 422, 502, 503))
+def test_config(app: AppDep, caller: CallerDep,
+                kind: Annotated[list[Kind] | None, Query(description="only the cases of this kind (repeatable)")] = None,
+                ) -> TestRun:
+    """Run the cases of ``config/tests/*.yaml`` against the config (`revloops test`): every kind, or those of
+    ``kind``."""
+    return app.test_config(caller, kinds=kind)
 
 
 @router.get("/loops", response_model=list[LoopInfo])

@@ -1,4 +1,5 @@
-"""POST /api/loops/route/resolve, /preview and /test: the Route loop over HTTP."""
+"""POST /api/loops/route/resolve, /preview and /test (the route cases; /api/config/test runs every kind): the
+Route loop over HTTP."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ async def preview(body: PreviewIn, request: Request, app: AppDep, caller: Caller
     return await anyio.to_thread.run_sync(run, limiter=state.preview_limiter)
 
 
-@router.post("/test", response_model=TestRun)
+@router.post("/test", response_model=TestRun, deprecated=True)
 def test_cases(app: AppDep, caller: CallerDep) -> TestRun:
-    """Run the routing cases of ``config/tests/*.yaml`` against the config alone."""
-    return app.test_routing(caller)
+    """Run the route cases of ``config/tests/*.yaml``; ``POST /api/config/test`` runs every kind."""
+    return app.test_config(caller, kinds=["route"])

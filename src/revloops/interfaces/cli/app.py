@@ -15,6 +15,7 @@ from revloops.interfaces.cli import (
     generate_cmds,
     loops_cmd,
     mcp_cmd,
+    plan_cmd,
     qualify_cmd,
     retention_cmds,
     route_cmds,
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.command()(config_cmds.validate)
 app.command()(config_cmds.schema)
 app.command()(test_cmd.test)
+app.command()(plan_cmd.plan)
 app.command()(explain_cmd.explain)
 app.command()(loops_cmd.loops)
 app.command()(crm_cmds.seed)

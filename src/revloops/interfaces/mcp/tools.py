@@ -24,6 +24,7 @@ from revloops.app.models import (
     AccountBrief,
     AccountSummary,
     AssignResult,
+    ChangePlan,
     ComparisonResult,
     ConfigSummary,
     Coverage,
@@ -335,13 +336,19 @@ def validate_config() -> Annotated[CallToolResult, ConfigSummary]:
 
 
 @tool("ops", read_only=True)
-def diff_routing(rules: RulesArg = None, against: Against = None, sobject: SObjectArg = "Lead",
-                 records: Records = None, from_crm: FromCrm = True, limit: MaxRecords = None
-                 ) -> Annotated[CallToolResult, PreviewResult]:
-    """Which records would change owner under a proposed rules file or git revision."""
+def diff_routing(rules: RulesArg = None,
+                 against: Annotated[str | None, Field(description="git revision the working tree is compared with "
+                                                                  "(its merge base with HEAD; default HEAD)")] = None,
+                 only: Annotated[list[str] | None, Field(description="plan only these loops: route, qualify, "
+                                                                     "engage, deploy, design, pursue, expand...")] = None,
+                 ) -> Annotated[CallToolResult, ChangePlan]:
+    """Which records a config change (a git revision or proposed rules) would move, loop by loop."""
     app, who = _call()
-    p = app.diff_routing(who, _source(sobject, records, from_crm, limit), Proposal(rules=rules, against=against))
-    return _answer(p, _preview_text(p))
+    p = app.plan_change(who, against=against or "HEAD", rules=rules, only=only)
+    if p.problems:
+        return _answer(p, f"the change does not validate: {p.problems[0]}")
+    text = "; ".join(f"{s.title}: {s.summary}" for s in p.sections) or "no config file changed"
+    return _answer(p, f"{p.old} -> {p.new}: {text}")
 
 
 @tool("ops", read_only=False, destructive=True, idempotent=True)

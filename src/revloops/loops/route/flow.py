@@ -286,6 +286,51 @@ def preview(plat: Ports, records: Records, *, sobject: str = "Lead", today: dt.d
     return tally.preview(env, caps)
 
 
+class Comparer:
+    """Routes chunks of the same records under two configs and gathers the records that move, chunk by chunk
+    (see ``compare``); a caller that reads the records for other work too feeds it each chunk with the
+    contexts it computed (``columns`` and ``fields`` say what the chunk and its contexts must carry)."""
+
+    def __init__(self, plat: Ports, *, before_cfg: GtmConfig | None = None, after_cfg: GtmConfig | None = None,
+                 sobject: str = "Lead", today: dt.date | None = None, caps: bool = True) -> None:
+        states = plat.rotation.states()
+        self.before_env = route_env(plat, cfg=before_cfg) if before_cfg is not None else route_env(plat)
+        self.after_env = route_env(plat, cfg=after_cfg) if after_cfg is not None else route_env(plat)
+        self.before = BatchRouter(self.before_env, sobject, states, today, caps=caps)
+        self.after = BatchRouter(self.after_env, sobject, states, today, caps=caps)
+        self.current = self.after if before_cfg is not None else self.before
+        self.sobject, self.caps = sobject, caps
+        self.tally = _Tally()
+        self.moves: list[Move] = []
+        self.rotation = self.capped_before = self.capped_after = 0
+        self.columns = list(dict.fromkeys([*self.before.columns, *self.after.columns]))
+        # contexts depend on the snapshot (accounts) and the segments, not on the rules: one computation serves
+        # both sides
+        self.shared = self.before_env.accounts is self.after_env.accounts and \
+            self.before_env.cfg.get("capacity") == self.after_env.cfg.get("capacity")
+        self.fields = list(dict.fromkeys([*self.before.fields, *self.after.fields]))
+
+    def add(self, frame: pl.DataFrame, contexts: pl.DataFrame | None = None) -> None:
+        """Route one chunk on both sides; ``contexts``: the chunk's context frame (``fields`` at least) when the
+        caller computed it with the old side's environment."""
+        if contexts is None and self.shared:
+            contexts = context_frame(self.before_env, frame, self.sobject, self.fields)
+        shared = contexts if self.shared else None
+        a, b = self.before.route(frame, shared), self.after.route(frame, shared)
+        self.tally.add(a if self.current is self.before else b)
+        found, rotated = _moves(self.before_env, self.after_env, a, b)
+        self.moves.extend(found)
+        self.rotation += rotated
+        self.capped_before += a.capped
+        self.capped_after += b.capped
+
+    def result(self) -> tuple[Diff, Preview]:
+        """The moves so far and the preview of the current side."""
+        found = Diff(moves=self.moves, rotation=self.rotation, capped_before=self.capped_before if self.caps else 0,
+                     capped_after=self.capped_after if self.caps else 0)
+        return found, self.tally.preview(self.current.env, self.caps)
+
+
 def compare(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = None,
             after_cfg: GtmConfig | None = None, sobject: str = "Lead", today: dt.date | None = None,
             caps: bool = True) -> tuple[Diff, Preview]:
@@ -297,32 +342,10 @@ def compare(plat: Ports, records: Records, *, before_cfg: GtmConfig | None = Non
     but lands on another member is rotation (its slot in the rotation is not a decision of the rules): it is
     counted, not listed. A rule that keeps its id but now targets another pool, role, territory, queue or
     user moves its records."""
-    states = plat.rotation.states()
-    before_env = route_env(plat, cfg=before_cfg) if before_cfg is not None else route_env(plat)
-    after_env = route_env(plat, cfg=after_cfg) if after_cfg is not None else route_env(plat)
-    before = BatchRouter(before_env, sobject, states, today, caps=caps)
-    after = BatchRouter(after_env, sobject, states, today, caps=caps)
-    current = after if before_cfg is not None else before
-    tally = _Tally()
-    moves: list[Move] = []
-    rotation = capped_before = capped_after = 0
-    columns = list(dict.fromkeys([*before.columns, *after.columns]))
-    # contexts depend on the snapshot (accounts) and the segments, not on the rules: one computation serves both
-    shared = before_env.accounts is after_env.accounts and \
-        before_env.cfg.get("capacity") == after_env.cfg.get("capacity")
-    fields = list(dict.fromkeys([*before.fields, *after.fields]))
-    for frame in frames_of(records, sobject, columns):
-        contexts = context_frame(before_env, frame, sobject, fields) if shared else None
-        a, b = before.route(frame, contexts), after.route(frame, contexts)
-        tally.add(a if current is before else b)
-        found, rotated = _moves(before_env, after_env, a, b)
-        moves.extend(found)
-        rotation += rotated
-        capped_before += a.capped
-        capped_after += b.capped
-    found_diff = Diff(moves=moves, rotation=rotation, capped_before=capped_before if caps else 0,
-                      capped_after=capped_after if caps else 0)
-    return found_diff, tally.preview(current.env, caps)
+    comparer = Comparer(plat, before_cfg=before_cfg, after_cfg=after_cfg, sobject=sobject, today=today, caps=caps)
+    for frame in frames_of(records, sobject, comparer.columns):
+        comparer.add(frame)
+    return comparer.result()
 
 
 def _moves(before_env: RouteEnv, after_env: RouteEnv, before: RoutePlan, after: RoutePlan) -> tuple[list[Move], int]:

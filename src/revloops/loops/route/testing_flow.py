@@ -1,12 +1,11 @@
-"""`revloops test`: run the routing cases of the config directory."""
+"""`revloops test`, the route kind: a case's record routed with ``rules.yaml`` on a fresh rotation."""
 
 from __future__ import annotations
 
 from revloops.config.loader import GtmConfig
-from revloops.core.context import build_context, segment_for
 from revloops.core.rotation import InMemoryRotation
-from revloops.core.rules import compile_rules
-from revloops.loops.route.cases import CaseResult, split_record
+from revloops.core.rules import CompiledRules, compile_rules
+from revloops.loops.route.cases import CaseResult, CaseRunner, RouteCase, case_context, words
 from revloops.loops.route.logic import Directory, Queue, RouteHandlers, User
 
 
@@ -32,46 +31,44 @@ def _owner_names(directory: Directory, owner: str) -> set[str]:
     return names
 
 
-def run_cases(cfg: GtmConfig, directory: Directory | None = None) -> list[CaseResult]:
-    """Every case of every ``tests/*.yaml`` file, in file order.
+def _shown(directory: Directory, owner: str) -> str:
+    """The owner as a case names it: a user's username, a queue's developer name, else the id."""
+    user = directory.user(owner)
+    if user is not None and user.username:
+        return user.username
+    queue = directory.queue(owner)
+    return queue.developer_name if queue is not None and queue.developer_name else owner
+
+
+def route_runner(cfg: GtmConfig, directory: Directory | None = None) -> CaseRunner:
+    """The runner of route cases.
 
     Args:
         cfg: the config.
         directory: the users and queues to route to, as live routing sees them (the CRM's); without one, the
             active roster and the queues the rules name (a queue the CRM lacks then cannot be caught).
     """
-    directory = directory or config_directory(cfg)
+    found = directory or config_directory(cfg)
     match = cfg.get("match_rules")
     territory_rules = compile_rules(match, "Account") if match is not None else None
-    capacity = cfg.get("capacity")
-    compiled: dict[str, object] = {}
-    results = []
-    for file_name, file in sorted((cfg.get("tests") or {}).items()):
-        for case in file.cases:
-            rules = compiled.setdefault(case.object, compile_rules(cfg.get("rules"), case.object))
-            plain, given = split_record(case.record)
-            segment = given.get("segment")
-            if segment is None and capacity is not None:
-                segment = segment_for(_int(plain.get("NumberOfEmployees")), capacity.segments)
-            ctx = build_context(plain, segment=segment, sobject=case.object)
-            ctx.update(given)
-            handlers = RouteHandlers(directory, pools=cfg.get("pools"), assignments=cfg.get("assignments"),
-                                     territory_rules=territory_rules, rotation=InMemoryRotation())
-            out = rules.evaluate(ctx, handlers, trace=True)  # type: ignore[attr-defined]
-            owner = out.owner_id
-            ok_owner = case.expect.owner is None or case.expect.owner.lower() in _owner_names(directory, owner)
-            ok_rule = case.expect.rule_id is None or case.expect.rule_id == out.rule_id
-            results.append(CaseResult(
-                file=f"tests/{file_name}.yaml", name=case.name, passed=ok_owner and ok_rule,
-                expected_owner=case.expect.owner, expected_rule=case.expect.rule_id, owner=owner,
-                rule_id=out.rule_id, explanation=out.explanation,
-                trace=[s.model_dump(mode="json") for s in out.trace],
-            ))
-    return results
+    compiled: dict[str, CompiledRules] = {}
 
+    def run(file: str, case: RouteCase) -> CaseResult:
+        if case.object not in compiled:
+            compiled[case.object] = compile_rules(cfg.get("rules"), case.object)
+        ctx = case_context(cfg, case.record, sobject=case.object)
+        handlers = RouteHandlers(found, pools=cfg.get("pools"), assignments=cfg.get("assignments"),
+                                 territory_rules=territory_rules, rotation=InMemoryRotation())
+        out = compiled[case.object].evaluate(ctx, handlers, trace=True)
+        owner, want = out.owner_id, case.expect
+        ok_owner = want.owner is None or want.owner.lower() in _owner_names(found, owner)
+        ok_rule = want.rule_id is None or want.rule_id == out.rule_id
+        return CaseResult(
+            file=file, name=case.name, kind="route", passed=ok_owner and ok_rule,
+            expected=words(want.owner and f"owner {want.owner}", want.rule_id and f"rule {want.rule_id}"),
+            got=words(f"owner {_shown(found, owner)}", f"rule {out.rule_id or '-'}"),
+            explanation=out.explanation, trace=[s.model_dump(mode="json") for s in out.trace],
+            expected_owner=want.owner, expected_rule=want.rule_id, owner=owner, rule_id=out.rule_id,
+        )
 
-def _int(value: object) -> int | None:
-    try:
-        return int(float(value)) if value not in (None, "") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+    return run
