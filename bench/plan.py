@@ -130,17 +130,24 @@ def main() -> None:
     parser.add_argument("--figure")
     parser.add_argument("--cfg")
     parser.add_argument("--db")
+    parser.add_argument("--keep", help="a folder to seed once and reuse (the seeded org stays there)")
     args = parser.parse_args()
     if args.figure:
         print(json.dumps(figure(args.figure, Path(args.cfg), args.db)))
         return
     with tempfile.TemporaryDirectory(prefix="revloops-bench-plan-") as tmp:
-        cfg = make_repo(Path(tmp))
-        db = f"sqlite:///{Path(tmp) / 'state.db'}"
-        t0 = time.perf_counter()
-        seed(cfg, db, args.leads, args.accounts)
-        print(f"seeded {args.leads:,} leads and {args.accounts:,} accounts in {time.perf_counter() - t0:.0f} s "
-              f"(load {os.getloadavg()[0]:.1f})", flush=True)
+        folder = Path(args.keep) if args.keep else Path(tmp)
+        db = f"sqlite:///{folder / 'state.db'}"
+        if (folder / "state.db").exists():
+            cfg = folder / "gtm" / "config"
+            print(f"reusing the org seeded in {folder}", flush=True)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            cfg = make_repo(folder)
+            t0 = time.perf_counter()
+            seed(cfg, db, args.leads, args.accounts)
+            print(f"seeded {args.leads:,} leads and {args.accounts:,} accounts in {time.perf_counter() - t0:.0f} s "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
         floor = _child("floor", cfg, db)
         print(f"floor: read {floor['leads']:,} leads ({floor['lead_columns']} columns) and {floor['accounts']:,} "
               f"accounts in {floor['seconds']:.2f} s", flush=True)

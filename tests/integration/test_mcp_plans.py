@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 
+from revloops.app import Caller
 from revloops.ports.crm import Query
 from tests.integration.mcp_org import Org
 from tests.integration.mcp_org import org as org  # noqa: F401 - the module's fixture
@@ -138,3 +139,33 @@ def test_promote_shows_one_line_and_writes_only_without_dry_run(org: Org) -> Non
     assert [s["id"] for s in scenarios.structured_content["items"] if s["active"]] == ["flat"]
     logged = org.app.platform.decisions.for_record("design/capacity_config.yaml", limit=1)[0]
     assert (logged.outcome, logged.actor) == ("flat", "mcp:ops@acme.example")
+
+
+def test_the_single_record_writes_try_first_and_change_nothing(org: Org) -> None:
+    """resolve_pending_territory, scan_account and retry_workflow with dry_run: the answer, and nothing written."""
+    from tests.integration.test_mcp_tools import CANCELLED_RUN, _cancelled_run
+
+    app, crm, decisions = org.app, org.app.platform.crm, org.app.platform.decisions
+    op = Caller.operator("test")
+    pending = app.pending_territories(op)[0]
+    before = (crm.get("Account", pending.account_id).fields(), len(decisions.for_record(pending.account_id)))
+    signals_before = len(org.app.platform.ledger.all_signals())
+    scans_before = len(org.app.platform.ledger.scans(domain="globex.example", limit=500))
+    _cancelled_run(app)
+    [resolved, scanned, retried] = _calls(org, "eng", [
+        ("resolve_pending_territory", {"account_id": pending.account_id, "territory": "EMEA_France",
+                                       "reason": "checked", "dry_run": True}),
+        ("scan_account", {"domain": "globex.example", "dry_run": True}),
+        ("retry_workflow", {"workflow_id": CANCELLED_RUN, "dry_run": True}),
+    ])
+    assert not resolved.is_error and resolved.structured_content["outcome"] == "EMEA_France"
+    assert resolved.structured_content["id"] == "" and "dry run" in _text(resolved)
+    assert (crm.get("Account", pending.account_id).fields(), len(decisions.for_record(pending.account_id))) == before
+    assert not scanned.is_error and scanned.structured_content["dry_run"] is True
+    assert scanned.structured_content["scans"] == [] and "would be scanned" in _text(scanned)
+    assert len(org.app.platform.ledger.all_signals()) == signals_before
+    assert len(org.app.platform.ledger.scans(domain="globex.example", limit=500)) == scans_before
+    assert not retried.is_error and retried.structured_content["dry_run"] is True
+    assert app.workflow_status(op).counts.get("CANCELLED", 0) >= 1  # still parked: nothing re-queued
+    [unknown] = _calls(org, "eng", [("scan_account", {"domain": "nope.example", "dry_run": True})])
+    assert unknown.is_error and "nope.example" in _text(unknown)

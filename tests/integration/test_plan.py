@@ -266,3 +266,51 @@ def test_the_api_and_the_action_give_the_same_plan(org: Platform, config: Path) 
         s.pop("seconds")
     assert twin == body
 
+
+
+@pytest.mark.parametrize("change", ["plays and points", "points alone"])
+def test_a_play_change_moves_exactly_the_open_leads_the_per_record_selection_moves(org: Platform, config: Path,
+                                                                                    change: str) -> None:
+    # event leads now get the mid-market play first (or not), and VP titles score more: each side's plays are
+    # picked on its own scores (the score bands of plays.yaml read the total)
+    # on both sides, mid-market leads get their play only on a high score: a scoring change alone moves plays
+    _edit(config / "engage" / "plays.yaml", "    when: {segment: {eq: mid_market}}",
+          "    when: {all: [{segment: {eq: mid_market}}, {score.band: {in: [A, B]}}]}")
+    _git(config.parent, "commit", "-qam", "mid-market play on high scores")
+    try:
+        if change == "plays and points":
+            _edit(config / "engage" / "plays.yaml", "    priority: 30\n", "    priority: 55\n")
+        _edit(config / "qualify" / "scoring.yaml", "    points: 20\n    reason: VP-level buyer",
+              "    points: 45\n    reason: VP-level buyer")
+        _check_engage(org, config)
+    finally:
+        _git(config.parent, "reset", "-q", "--hard", "HEAD~1")
+
+
+def _check_engage(org: Platform, config: Path) -> None:
+    from revloops.loops.engage.logic import engage_context, select_play
+    from revloops.loops.route.flow import route_env
+
+    plan = _app(org).plan_change(OPS, only=["engage"])
+    section = plan.section("engage")
+    assert section is not None and section.plays is not None
+    old, new = load_config_at(config, "HEAD"), load_config(config)
+    env = route_env(org)
+    expected: dict[str, tuple[str | None, str | None]] = {}
+    considered = 0
+    for lead in org.crm.query_all(Query("Lead")):
+        if lead.IsConverted or str(lead.Status or "").startswith("Closed"):
+            continue
+        considered += 1
+        ctx = env.context(lead, "Lead")
+        picks = []
+        for cfg in (old, new):
+            total = score(ctx, cfg.get("scoring")).total
+            chosen = select_play(cfg.get("plays"), engage_context({**ctx, "score.total": total}, cfg.get("plays")))
+            picks.append(chosen.play.id if chosen.play else None)
+        if picks[0] != picks[1]:
+            expected[str(lead.Id)] = (picks[0], picks[1])
+    p = section.plays
+    assert p.considered == considered and p.changed == len(expected) > 0
+    assert all(expected[m.record_id] == (m.old, m.new) for m in p.top)
+    assert {(c.old, c.new): c.count for c in p.transitions} == dict(Counter(expected.values()))

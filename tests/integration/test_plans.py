@@ -22,7 +22,7 @@ import pytest
 from revloops.app import Caller, open_app
 from revloops.app.context import Revloops
 from revloops.app.retention import PlanMilestone, PlanResult
-from revloops.core.errors import NotFound
+from revloops.core.errors import InputError, NotFound
 from revloops.core.milestones import task_key
 from revloops.core.records import Account, Opportunity, Task, User
 from revloops.loops.onboard.flow import handoff_key
@@ -485,3 +485,29 @@ def test_a_rep_sees_and_completes_only_their_own_tasks(app: Revloops) -> None:
     now_mine = {t.milestone for t in app.my_tasks(as_ivy).items}
     assert now_mine == {"technical-validation", "business-case"}
     assert {t.task_id for t in app.my_tasks(as_jon).items} == {their_task}
+
+
+def test_open_tasks_fall_in_the_due_buckets_a_rep_asks_for(app: Revloops) -> None:
+    ivy = rep(app, "ivy")
+    started(app, deal(app, ivy))
+    started(app, deal(app, ivy, employees=300, amount=40000))
+    rows = app.my_tasks(OPS, limit=500)
+    assert rows.total <= 500
+    dues = sorted({t.due for t in rows.items if t.due is not None})
+    assert len(dues) >= 2, "the open tasks share one due date: nothing to tell apart"
+    today = dues[len(dues) // 2]
+    sunday = today + dt.timedelta(days=7 - today.isoweekday())
+    asked = {due: {t.task_id for t in app.my_tasks(OPS, due=due, today=today, limit=500).items}
+             for due in ("overdue", "today", "week")}
+    for t in app.my_tasks(OPS, today=today, limit=500).items:
+        assert t.due is not None
+        expected = ("overdue" if t.due < today else "today" if t.due == today
+                    else "week" if t.due <= sunday else "later")
+        assert t.bucket == expected, (t.due, today)
+        for due, ids in asked.items():
+            # this week holds today's tasks too
+            assert (t.task_id in ids) == (due == expected or (due == "week" and expected == "today"))
+    assert asked["today"] and asked["overdue"]
+    with pytest.raises(InputError) as bad:
+        app.my_tasks(OPS, due="tomorrow")  # type: ignore[arg-type]
+    assert bad.value.field == "due"

@@ -11,6 +11,7 @@ logged as a decision with the caller as actor.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections import Counter
@@ -39,9 +40,18 @@ from revloops.loops.qualify.logic import Score
 from revloops.ports.crm import Filter, Query
 
 T = TypeVar("T")
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    """A stored time as UTC (SQLite hands some back without a zone)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
 MAX_PAGE = 200
 MAX_RECORDS = 200  # records one reassignment moves
 MAX_RESCORE = 5000  # leads one rescore reads
+SLA_SCAN = 2000  # the newest leads an SLA filter looks through
+SlaState = Literal["unowned", "due", "breached", "met", "late"]
+SLA_STATES: tuple[str, ...] = ("unowned", "due", "breached", "met", "late")
 Reassignable = Literal["Lead", "Account", "Opportunity"]
 _SCANS = threading.Lock()  # scans of this process, one at a time (a scan may start and stop the engine)
 _REASSIGNABLE = ("Lead", "Account", "Opportunity")
@@ -492,10 +502,13 @@ class BriefActions(AppBase):
     # -- rep ------------------------------------------------------------------------------------------------------
 
     def my_leads(self, caller: Caller, *, status: str | None = None, qualification: str | None = None,
-                 min_score: float | None = None, created_since: dt.date | None = None, limit: int = 20,
-                 cursor: str | None = None) -> Page[LeadSummary]:
+                 min_score: float | None = None, created_since: dt.date | None = None, sla: SlaState | None = None,
+                 now: dt.datetime | None = None, limit: int = 20, cursor: str | None = None) -> Page[LeadSummary]:
         """The leads the caller sees (a rep's own, a manager's team's, everyone's), newest first, by status,
-        qualification, lowest score and creation date."""
+        qualification, lowest score and creation date, each with its SLA state: ``unowned`` (no rep owns it
+        yet), ``due`` (owned, untouched, within ``coach/metrics.yaml``'s first-touch hours), ``breached``
+        (owned, untouched, past them), ``met`` or ``late`` (first completed task within them or after). With
+        ``sla``, only the leads in that state, among the newest ``SLA_SCAN`` matching the other filters."""
         query = self._scoped(caller, Query("Lead", order_by=(("CreatedDate", True), ("Id", True))))
         for name, op, value in (("Status", "eq", status), ("Qualification__c", "eq", qualification),
                                 ("Lead_Score__c", "gte", min_score)):
@@ -503,18 +516,69 @@ class BriefActions(AppBase):
                 query = query.where(name, op, value)  # type: ignore[arg-type]
         if created_since is not None:
             query = query.where("CreatedDate", "gte", dt.datetime.combine(created_since, dt.time(), dt.UTC))
+        hours = self._sla_hours()
+        at = now or dt.datetime.now(dt.UTC)
+        if sla is not None:
+            if sla not in SLA_STATES:
+                raise InputError(f"sla is one of {', '.join(SLA_STATES)}", field="sla")
+            if hours is None:
+                raise InputError("no SLA is configured (coach/metrics.yaml: sla.first_touch_hours)", field="sla")
+            candidates = list(self.platform.crm.query_all(dataclasses.replace(query, limit=SLA_SCAN)))
+            states = self._sla_states(candidates, hours, at)
+            matching = [r for r in candidates if states[r.Id or ""] == sla]
+            start = page_offset(cursor)
+            chosen = matching[start:start + check_limit(limit)]
+            nxt = str(start + len(chosen)) if start + len(chosen) < len(matching) else None
+            return Page[LeadSummary](items=[self._lead_row(r, sla) for r in chosen], total=len(matching),
+                                     next_cursor=nxt)
         try:
             page = self.platform.crm.query(query, page_size=check_limit(limit), page_token=cursor)
         except ValueError:
             raise InputError("not a cursor this list gave out", field="cursor") from None
-        items = []
-        for r in page.records:
-            f = r.fields()
-            items.append(LeadSummary(id=r.Id or "", name=_name(r), company=f.get("Company"), email=f.get("Email"),
-                                     status=f.get("Status"), owner_id=f.get("OwnerId"),
-                                     qualification=f.get("Qualification__c"), score=f.get("Lead_Score__c"),
-                                     created=f.get("CreatedDate")))
+        states = self._sla_states(page.records, hours, at) if hours is not None else {}
+        items = [self._lead_row(r, states.get(r.Id or "")) for r in page.records]
         return Page[LeadSummary](items=items, total=page.total, next_cursor=page.next_token)
+
+    def _lead_row(self, r: SObject, sla: str | None) -> LeadSummary:
+        f = r.fields()
+        return LeadSummary(id=r.Id or "", name=_name(r), company=f.get("Company"), email=f.get("Email"),
+                           status=f.get("Status"), owner_id=f.get("OwnerId"),
+                           qualification=f.get("Qualification__c"), score=f.get("Lead_Score__c"),
+                           created=f.get("CreatedDate"), sla=sla)
+
+    def _sla_hours(self) -> float | None:
+        metrics = self.platform.config.get("coach_metrics")
+        return float(metrics.sla.first_touch_hours) if metrics is not None else None
+
+    def _sla_states(self, leads: Sequence[SObject], hours: float, now: dt.datetime) -> dict[str, str]:
+        """Each lead's SLA state (see ``my_leads``), as the warehouse's speed-to-lead view reads it: owned at
+        its first route decision naming a user, touched at its first completed task."""
+        plat = self.platform
+        ids = [r.Id or "" for r in leads]
+        touched: dict[str, dt.datetime] = {}
+        for i in range(0, len(ids), 500):
+            tasks = plat.crm.query_all(Query("Task", (Filter("WhoId", "in", ids[i:i + 500]),
+                                                      Filter("Status", "eq", "Completed"))))
+            for t in tasks:
+                f = t.fields()
+                when = f.get("CompletedDateTime") or f.get("CreatedDate")
+                who = str(f.get("WhoId") or "")
+                if isinstance(when, dt.datetime) and (who not in touched or when < touched[who]):
+                    touched[who] = _aware(when)
+        limit = dt.timedelta(hours=hours)
+        out: dict[str, str] = {}
+        for lead_id in ids:
+            owned = [_aware(d.created_at) for d in plat.decisions.for_record(lead_id, limit=50, loop="route")
+                     if d.outcome.startswith("005") and d.created_at is not None]
+            if not owned:
+                out[lead_id] = "unowned"
+                continue
+            owned_at, first = min(owned), touched.get(lead_id)
+            if first is None:
+                out[lead_id] = "due" if now - owned_at <= limit else "breached"
+            else:
+                out[lead_id] = "met" if first - owned_at <= limit else "late"
+        return out
 
     def my_accounts(self, caller: Caller, *, limit: int = 25, cursor: str | None = None) -> Page[AccountSummary]:
         """The accounts the caller sees (a rep's own, a manager's team's, everyone's), by name, each with its
@@ -1030,9 +1094,10 @@ class BriefActions(AppBase):
                 config_version=plat.config.version, inputs_digest=digest(result.diff), actor=caller.actor))
         return result
 
-    def scan_target(self, caller: Caller, domain: str) -> TickResult:
+    def scan_target(self, caller: Caller, domain: str, *, dry_run: bool = False) -> TickResult:
         """Scan one target account for signals now, on the engine: the one running in this process (a served
-        API), or one started for the scan and stopped after it; one scan at a time per process."""
+        API), or one started for the scan and stopped after it; one scan at a time per process. A dry run
+        checks the target and answers the budget the scan would spend from, scanning nothing."""
         from revloops.app.signals import SignalActions, _scan_row
         from revloops.chains.signals import scan_run
         from revloops.engine import setup
@@ -1041,6 +1106,10 @@ class BriefActions(AppBase):
 
         self.require(caller, "ops")
         signals = cast(SignalActions, self)
+        if dry_run:
+            find_target(targets_file(self.platform), domain)  # an unknown target is refused as by a scan
+            return TickResult(ticks=0, scans=[], new_signals=0, folded=0, skipped=0, outreach=[],
+                              budget=signals.signal_budget(caller), dry_run=True)
         with _SCANS:
             if not setup.is_running():
                 return signals.run_ticks(caller, domain=domain)

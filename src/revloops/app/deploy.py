@@ -192,12 +192,13 @@ class DeployActions(AppBase):
                 for a in flow.pending(self.platform.crm, status)]
 
     def resolve_pending_territory(self, caller: Caller, account_id: str, *, territory: str | None = None,
-                                  approve: bool = False, reason: str = "") -> Decision:
-        """Settle a pending account (a territory, or the proposed one approved); logged with who and why."""
+                                  approve: bool = False, reason: str = "", dry_run: bool = False) -> Decision:
+        """Settle a pending account (a territory, or the proposed one approved); logged with who and why. A dry
+        run checks everything and answers the decision it would log, writing nothing."""
         self.require(caller, "ops")
         p = self.platform
         return flow.resolve(p.config, p.crm, p.decisions, account_id, territory=territory, approve=approve,
-                            reason=reason, actor=caller.actor)
+                            reason=reason, actor=caller.actor, dry_run=dry_run)
 
     def territory_coverage(self, caller: Caller) -> Coverage:
         """Per territory: accounts, open pipeline, people by role; and the accounts in no territory."""

@@ -79,13 +79,14 @@ class EngineActions(AppBase):
         with self._client() as cl:
             return engine_status(cl, failures=failures)
 
-    def retry_workflow(self, caller: Caller, workflow_id: str) -> RetryResult:
-        """Resume a failed, cancelled or abandoned run from its last completed step (a worker picks it up)."""
+    def retry_workflow(self, caller: Caller, workflow_id: str, *, dry_run: bool = False) -> RetryResult:
+        """Resume a failed, cancelled or abandoned run from its last completed step (a worker picks it up); a
+        dry run says which step it would resume from and changes nothing."""
         from revloops.engine.retry import retry
 
         self.require(caller, "eng")
         with self._client() as cl:
-            return retry(cl, workflow_id)
+            return retry(cl, workflow_id, dry_run=dry_run)
 
     def run_worker(self, caller: Caller, *, executor_id: str | None = None, queues: list[str] | None = None,
                    modules: tuple[str, ...] = (), stop: threading.Event | None = None,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from revloops.app.base import AppBase, Page
+from revloops.app.base import AppBase
 from revloops.core.decisions import Decision
 from revloops.core.errors import InputError, NotFound
 from revloops.core.identity import Caller
 from revloops.core.inputs import check_record_id
 from revloops.core.model import Frozen
-from revloops.ports.crm import Filter, Query
 
 MAX_PAGE = 200
 
@@ -27,6 +26,7 @@ class LeadSummary(Frozen):
     qualification: str | None
     score: float | None
     created: dt.datetime | None
+    sla: str | None = None
 
 
 def _limit(limit: int) -> int:
@@ -72,26 +72,3 @@ class RecordActions(AppBase):
         if not found:
             raise NotFound(f"no decision on {ident}")
         return found
-
-    def list_leads(self, caller: Caller, *, status: str | None = None, qualification: str | None = None,
-                   limit: int = 50, cursor: str | None = None) -> Page[LeadSummary]:
-        """The leads the caller sees (a rep's own, a manager's team's, everyone's), newest first."""
-        query = Query("Lead", order_by=(("CreatedDate", True), ("Id", True)))
-        owners = self.visible_owners(caller)
-        if owners is not None:
-            query = query.where("OwnerId", "in", sorted(owners) or ["(none)"])
-        if status:
-            query = Query(query.sobject, (*query.filters, Filter("Status", "eq", status)), query.order_by)
-        if qualification:
-            query = query.where("Qualification__c", "eq", qualification)
-        try:
-            page = self.platform.crm.query(query, page_size=_limit(limit), page_token=cursor)
-        except ValueError:
-            raise InputError("not a cursor this list gave out", field="cursor") from None
-        items = [LeadSummary(
-            id=r.Id or "", name=" ".join(p for p in (getattr(r, "FirstName", None), getattr(r, "LastName", None)) if p),
-            company=getattr(r, "Company", None), email=getattr(r, "Email", None), status=getattr(r, "Status", None),
-            owner_id=getattr(r, "OwnerId", None), qualification=getattr(r, "Qualification__c", None),
-            score=getattr(r, "Lead_Score__c", None), created=getattr(r, "CreatedDate", None),
-        ) for r in page.records]
-        return Page[LeadSummary](items=items, total=page.total, next_cursor=page.next_token)

@@ -4,7 +4,7 @@ customer health and its back-test, renewals due, and the milestone tasks people 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from revloops.app.base import AppBase, Page, page_offset
 from revloops.core.decisions import Decision
@@ -217,8 +217,23 @@ class PipelineRow(Frozen):
     next_task_id: str | None = None
 
 
+Due = Literal["overdue", "today", "week"]
+
+
+def _bucket(due: dt.date | None, today: dt.date, sunday: dt.date) -> str | None:
+    """Where a due date falls for a rep's day: overdue, today, this week, or later."""
+    if due is None:
+        return None
+    if due < today:
+        return "overdue"
+    if due == today:
+        return "today"
+    return "week" if due <= sunday else "later"
+
+
 class TaskRow(Frozen):
-    """An open milestone task: what, for which record, due when, in which plan."""
+    """An open milestone task: what, for which record, due when (``bucket``: overdue, today, week or later), in
+    which plan."""
 
     task_id: str | None
     subject: str
@@ -230,6 +245,7 @@ class TaskRow(Frozen):
     play_id: str
     instance_id: str
     milestone: str
+    bucket: str | None = None
 
 
 def plan_result(view: PlanView, *, dry_run: bool = False) -> PlanResult:
@@ -506,17 +522,29 @@ class RetentionActions(AppBase):
 
     # -- milestone tasks -----------------------------------------------------------------------------------
 
-    def my_tasks(self, caller: Caller, *, limit: int = 50, cursor: str | None = None) -> Page[TaskRow]:
-        """Open milestone tasks, soonest due first: a rep's own, a manager's team's, everyone's org-wide."""
+    def my_tasks(self, caller: Caller, *, due: Due | None = None, today: dt.date | None = None, limit: int = 50,
+                 cursor: str | None = None) -> Page[TaskRow]:
+        """Open milestone tasks, soonest due first: a rep's own, a manager's team's, everyone's org-wide; with
+        ``due`` only those ``overdue`` (before today), due ``today``, or due this ``week`` (today through the
+        coming Sunday). Each row says which of these it is (``later`` past this week)."""
         owners = self.visible_owners(caller)
+        day = _day(today)
+        sunday = day + dt.timedelta(days=7 - day.isoweekday())
+        window = {None: (None, None), "overdue": (None, day), "today": (day, day + dt.timedelta(days=1)),
+                  "week": (day, sunday + dt.timedelta(days=1))}
+        if due not in window:
+            raise InputError("due is overdue, today or week", field="due")
+        due_from, due_before = window[due]
         found, total = self.platform.plans.open_milestones(owner_ids=sorted(owners) if owners is not None else None,
-                                                           limit=_limit(limit), offset=page_offset(cursor))
+                                                           limit=_limit(limit), offset=page_offset(cursor),
+                                                           due_from=due_from, due_before=due_before)
         items = []
         for inst, m in found:
             subject = self._subject_of(inst.loop, inst.play_id, m.milestone_id, inst.facts.get("names", {}))
             items.append(TaskRow(task_id=m.task_id, subject=subject, due=m.due, owner_id=m.owner_id,
                                  record_id=inst.record_id, account_id=inst.account_id, loop=inst.loop,
-                                 play_id=inst.play_id, instance_id=inst.id, milestone=m.milestone_id))
+                                 play_id=inst.play_id, instance_id=inst.id, milestone=m.milestone_id,
+                                 bucket=_bucket(m.due, day, sunday)))
         start = page_offset(cursor)
         nxt = str(start + len(items)) if start + len(items) < total else None
         return Page[TaskRow](items=items, total=total, next_cursor=nxt)

@@ -137,6 +137,7 @@ class TickResult(Frozen):
     outreach: list[dict[str, Any]]
     budget: BudgetView
     story: list[Decision] = []
+    dry_run: bool = False
 
 
 class SignalMetrics(Frozen):

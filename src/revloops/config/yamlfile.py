@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,18 +124,26 @@ def _plain(node: Any, path: Path_, marks: dict[Path_, tuple[int, int]]) -> Any:
     return node
 
 
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """The plain data of a YAML text and the line of each path, parsed once per distinct text: a plan loads
+    the same files on both sides of a change, and a process loads its config more than once."""
+    raw = YAML(typ="rt").load(text)
+    marks: dict[Path_, tuple[int, int]] = {(): (1, 1)}
+    return _plain(raw, (), marks), marks
+
+
 def parse_yaml(text: str, display: str) -> YamlDoc:
     """Parse YAML text; a syntax error or duplicate key becomes a ConfigError with its line."""
-    yaml = YAML(typ="rt")
     try:
-        raw = yaml.load(text)
+        data, marks = _parsed(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(f"invalid YAML: {problem}", where) from None
-    marks: dict[Path_, tuple[int, int]] = {(): (1, 1)}
-    return YamlDoc(display, _plain(raw, (), marks), marks)
+    # each document gets its own copy: a caller may edit its data (a proposal, a promotion)
+    return YamlDoc(display, copy.deepcopy(data), dict(marks))
 
 
 def load_yaml(path: Path, display: str) -> YamlDoc:

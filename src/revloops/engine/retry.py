@@ -24,6 +24,7 @@ class RetryResult(Frozen):
     previous_state: str
     from_step: int | None
     queue: str | None
+    dry_run: bool = False
 
 
 def _resume_point(client: DBOSClient, workflow_id: str) -> int:
@@ -35,8 +36,9 @@ def _resume_point(client: DBOSClient, workflow_id: str) -> int:
     return max(recorded, default=0) + 1
 
 
-def retry(client: DBOSClient, workflow_id: str) -> RetryResult:
-    """Re-run a failed, cancelled or abandoned run from its last completed step, on its own queue.
+def retry(client: DBOSClient, workflow_id: str, *, dry_run: bool = False) -> RetryResult:
+    """Re-run a failed, cancelled or abandoned run from its last completed step, on its own queue; a dry run
+    answers the step it would resume from and changes nothing.
 
     Raises:
         NotFound: no run has this id.
@@ -50,10 +52,14 @@ def retry(client: DBOSClient, workflow_id: str) -> RetryResult:
     queue = run.queue_name
     if state in REWINDABLE:
         start = _resume_point(client, workflow_id)
-        client.rewind_workflow(workflow_id, start_step=start, queue_name=queue)
-        return RetryResult(workflow_id=workflow_id, previous_state=state, from_step=start, queue=queue)
+        if not dry_run:
+            client.rewind_workflow(workflow_id, start_step=start, queue_name=queue)
+        return RetryResult(workflow_id=workflow_id, previous_state=state, from_step=start, queue=queue,
+                           dry_run=dry_run)
     if state in RESUMABLE:
-        client.resume_workflow(workflow_id, queue_name=queue)
-        return RetryResult(workflow_id=workflow_id, previous_state=state, from_step=None, queue=queue)
+        if not dry_run:
+            client.resume_workflow(workflow_id, queue_name=queue)
+        return RetryResult(workflow_id=workflow_id, previous_state=state, from_step=None, queue=queue,
+                           dry_run=dry_run)
     raise InputError(f"workflow {workflow_id} is {state}; only failed, cancelled or abandoned runs can be retried",
                      field="workflow_id")

@@ -290,6 +290,8 @@ class LeadPass:
         self.qualify = "qualify" in loops and all(s is not None for s in self.scorings)
         self.plays = (old.get("plays"), new.get("plays"))
         self.engage = "engage" in loops and all(p is not None for p in self.plays)
+        # the same plays on both sides: only a lead whose score changed can change play
+        self.same_plays = self.engage and _dump(self.plays[0]) == _dump(self.plays[1])
         fields: list[str] = []
         if self.comparer is not None and self.comparer.shared:
             fields += self.comparer.fields
@@ -389,6 +391,8 @@ class LeadPass:
         open_mask = (~status.str.starts_with(CLOSED_LEAD) & ~converted).to_numpy()
         rows = np.flatnonzero(open_mask)
         self.open += len(rows)
+        if self.same_plays and scores is not None:
+            rows = rows[scores[0].total[rows] != scores[1].total[rows]]
         if not len(rows):
             return
         part = enriched[rows.tolist()]
@@ -451,7 +455,8 @@ def deploy_section(plat: Any, old: GtmConfig, new: GtmConfig) -> DeploySection |
     moves: list[Any] = []
     accounts = 0
     if new.get("match_rules") is not None and old.get("match_rules") is not None:
-        planned = flow.plan_assignments(new, plat.crm, flow.make_resolver(plat.llm), against=old)
+        # unclear addresses are read by the gazetteer on both sides: a plan never calls an LLM
+        planned = flow.plan_assignments(new, plat.crm, flow.make_resolver(None), against=old)
         moves = list(planned.moves)
         accounts = sum(planned.assignments.counts().values())
     return DeploySection(

@@ -90,7 +90,9 @@ class PlanStore(abc.ABC):
         """Mark an instance closed with its outcome."""
 
     @abc.abstractmethod
-    def open_milestones(self, *, owner_ids: Sequence[str] | None = None, limit: int = 100,
-                        offset: int = 0) -> tuple[list[tuple[PlanInstance, StoredMilestone]], int]:
+    def open_milestones(self, *, owner_ids: Sequence[str] | None = None, limit: int = 100, offset: int = 0,
+                        due_from: dt.date | None = None, due_before: dt.date | None = None,
+                        ) -> tuple[list[tuple[PlanInstance, StoredMilestone]], int]:
         """Open milestones (task created, not done) of active plans, soonest due first, with the total;
-        only those owned by ``owner_ids`` when given."""
+        only those owned by ``owner_ids`` when given, and due on or after ``due_from`` and before
+        ``due_before`` when given."""

@@ -130,12 +130,17 @@ class SqlPlanStore(PlanStore):
         with self.engine.begin() as conn:
             conn.execute(stmt)
 
-    def open_milestones(self, *, owner_ids: Sequence[str] | None = None, limit: int = 100,
-                        offset: int = 0) -> tuple[list[tuple[PlanInstance, StoredMilestone]], int]:
+    def open_milestones(self, *, owner_ids: Sequence[str] | None = None, limit: int = 100, offset: int = 0,
+                        due_from: dt.date | None = None, due_before: dt.date | None = None,
+                        ) -> tuple[list[tuple[PlanInstance, StoredMilestone]], int]:
         """See ``PlanStore.open_milestones``."""
         where = [pm.c.status == "open", pi.c.status == "active"]
         if owner_ids is not None:
             where.append(pm.c.owner_id.in_(list(owner_ids)))
+        if due_from is not None:
+            where.append(pm.c.due >= due_from)
+        if due_before is not None:
+            where.append(pm.c.due < due_before)
         joined = pm.join(pi, pi.c.id == pm.c.instance_id)
         stmt = (sa.select(pi, *[c.label(f"m_{c.key}") for c in pm.c]).select_from(joined).where(*where)
                 .order_by(pm.c.due, pm.c.instance_id, pm.c.milestone_id).limit(limit).offset(offset))

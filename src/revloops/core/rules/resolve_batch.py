@@ -139,7 +139,10 @@ def resolve_frame(compiled: CompiledRules, frame: pl.DataFrame, resolver: BatchR
         matrix = np.stack([col[stateful] for col in columns], axis=1)
         matrix &= np.arange(len(columns))[None, :] >= resume[stateful][:, None]
         at, rule_of = np.nonzero(matrix)
-        walks = [w.tolist() for w in np.split(rule_of, np.searchsorted(at, np.arange(1, len(stateful))))]
+        # each row's walk is a slice of one list (np.split would make an array per row: a second a million)
+        bounds = np.searchsorted(at, np.arange(len(stateful) + 1)).tolist()
+        rules_of = rule_of.tolist()
+        walks = [rules_of[bounds[j]:bounds[j + 1]] for j in range(len(stateful))]
         if getattr(resolver, "batch_owner", None) is not None:
             contexts: Sequence[Mapping[str, Any]] = [_RowView(memo, i) for i in stateful.tolist()]
         else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -35,6 +36,12 @@ def explain(ident: str, app: AppDep, caller: CallerDep,
 
 @router.get("/leads", response_model=Page[LeadSummary])
 def list_leads(app: AppDep, caller: CallerDep, status: str | None = None, qualification: str | None = None,
+               min_score: Annotated[float | None, Query(description="lowest score")] = None,
+               created_since: Annotated[dt.date | None, Query(description="created on or after")] = None,
+               sla: Annotated[Literal["unowned", "due", "breached", "met", "late"] | None,
+                              Query(description="first-touch SLA state")] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None) -> Page[LeadSummary]:
-    """The leads the caller sees (a rep's own, a manager's team's, everyone's), newest first."""
-    return app.list_leads(caller, status=status, qualification=qualification, limit=limit, cursor=cursor)
+    """The leads the caller sees (a rep's own, a manager's team's, everyone's), newest first, each with its SLA
+    state."""
+    return app.my_leads(caller, status=status, qualification=qualification, min_score=min_score,
+                        created_since=created_since, sla=sla, limit=limit, cursor=cursor)

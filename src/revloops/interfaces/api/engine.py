@@ -21,6 +21,8 @@ def status(app: AppDep, caller: CallerDep, failures: Annotated[int, Query(ge=0, 
 
 @router.post("/{workflow_id}/retry", response_model=RetryResult,
              responses=errors(404, meaning={404: "no such workflow run"}))
-def retry(workflow_id: str, app: AppDep, caller: CallerDep) -> RetryResult:
+def retry(workflow_id: str, app: AppDep, caller: CallerDep,
+          dry_run: Annotated[bool, Query(description="say where it would resume, change nothing")] = False,
+          ) -> RetryResult:
     """Resume a failed, cancelled or abandoned run from its last completed step (eng tier)."""
-    return app.retry_workflow(caller, workflow_id)
+    return app.retry_workflow(caller, workflow_id, dry_run=dry_run)

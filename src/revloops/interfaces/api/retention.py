@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -108,9 +108,12 @@ def pipeline(app: AppDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, l
 
 @router.get("/tasks", response_model=Page[TaskRow], responses=errors(422))
 def tasks(app: AppDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-          cursor: str | None = None) -> Page[TaskRow]:
+          cursor: str | None = None,
+          due: Annotated[Literal["overdue", "today", "week"] | None,
+                         Query(description="only those overdue, due today, or due this week")] = None,
+          ) -> Page[TaskRow]:
     """Open milestone tasks in the caller's scope, soonest due first."""
-    return app.my_tasks(caller, limit=limit, cursor=cursor)
+    return app.my_tasks(caller, due=due, limit=limit, cursor=cursor)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=PlanResult, responses=NOT_FOUND)

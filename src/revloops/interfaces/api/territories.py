@@ -45,10 +45,12 @@ def pending(app: AppDep, caller: CallerDep, status: str | None = None) -> list[P
 
 @router.post("/pending/{account_id}", response_model=Decision,
              responses=errors(404, 413, 422, meaning={404: "no such pending account"}))
-def resolve(account_id: str, body: ResolveIn, app: AppDep, caller: CallerDep) -> Decision:
+def resolve(account_id: str, body: ResolveIn, app: AppDep, caller: CallerDep,
+            dry_run: Annotated[bool, Query(description="check it and answer the decision, writing nothing")] = False,
+            ) -> Decision:
     """Settle a pending account; logged with who and why."""
     return app.resolve_pending_territory(caller, account_id, territory=body.territory, approve=body.approve,
-                                         reason=body.reason)
+                                         reason=body.reason, dry_run=dry_run)
 
 
 @router.get("/coverage", response_model=Coverage)

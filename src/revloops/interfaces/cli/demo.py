@@ -140,7 +140,7 @@ def signals_section(app: Revloops, me: Caller, state: Path) -> None:
 def retention_section(app: Revloops, me: Caller, state: Path) -> None:
     """Pursue → Onboard → Expand: converted leads get deal plays, won deals are onboarded, customers' health"""
     now = dt.datetime.now(dt.UTC)
-    owned = [lead for lead in app.list_leads(me, qualification="MQL", limit=200).items
+    owned = [lead for lead in app.my_leads(me, qualification="MQL", limit=200).items
              if (lead.owner_id or "").startswith("005") and lead.status != "Closed - Converted"]  # not yet converted
     conversions = [app.convert_lead(me, lead.id, amount=amount)
                    for lead, amount in zip(owned, (180_000, 60_000, 24_000, 95_000), strict=False)]

@@ -72,13 +72,15 @@ def retry(
     config: ConfigOpt = None,
     db: DbOpt = None,
     engine_db: EngineDbOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say where it would resume; change nothing.")] = False,
     json: JsonOpt = False,
 ) -> None:
     """Resume a failed run from its last completed step (a running worker picks it up)."""
     app = application(config, db, engine_db=engine_db)
-    result = app.retry_workflow(operator(), workflow_id)
+    result = app.retry_workflow(operator(), workflow_id, dry_run=dry_run)
     if json:
         emit_json(result)
         return
     step = f" from step {result.from_step}" if result.from_step else ""
-    console.print(f"{workflow_id} ({result.previous_state}) re-queued{step}")
+    done = "would be re-queued (dry run)" if dry_run else "re-queued"
+    console.print(f"{workflow_id} ({result.previous_state}) {done}{step}")

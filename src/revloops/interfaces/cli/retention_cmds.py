@@ -85,7 +85,7 @@ def print_tasks(page: Page[TaskRow]) -> None:
     """Open milestone tasks, soonest first."""
     table = Table("due", "task", "loop · play", "record", "owner", "task id")
     for t in page.items:
-        table.add_row(str(t.due or "-"), escape(t.subject), f"{t.loop} · {t.play_id}", t.record_id, t.owner_id or "-",
+        table.add_row(f"{t.due or '-'} {t.bucket or ''}".strip(), escape(t.subject), f"{t.loop} · {t.play_id}", t.record_id, t.owner_id or "-",
                       t.task_id or "")
     console.print(table)
     more = f" · next: --cursor {page.next_cursor}" if page.next_cursor else ""
@@ -357,9 +357,10 @@ def expand_plays_cmd(as_of: AsOfOpt = None,
 @tasks_app.command("mine")
 @handles_errors
 def mine_cmd(limit: LimitOpt = 50, cursor: CursorOpt = None,
+             due: Annotated[str | None, typer.Option("--due", help="overdue, today or week")] = None,
              config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Open milestone tasks, soonest due first (the operator sees every one)."""
-    page = application(config, db).my_tasks(operator(), limit=limit, cursor=cursor)
+    """Open milestone tasks, soonest due first (the operator sees every one); --due overdue|today|week."""
+    page = application(config, db).my_tasks(operator(), due=due, limit=limit, cursor=cursor)  # type: ignore[arg-type]
     emit_json(page) if as_json else print_tasks(page)
 
 

@@ -165,12 +165,16 @@ def resolve_cmd(account: Annotated[str, typer.Argument(help="The pending account
                 approve: Annotated[bool, typer.Option("--approve", help="Accept the proposed territory.")] = False,
                 reason: Annotated[str, typer.Option("--reason", help="Why (kept in the decision log).")] = "",
                 by: Annotated[str | None, typer.Option("--by", help="Who decides (default: the OS user).")] = None,
+                dry_run: Annotated[bool, typer.Option("--dry-run", help="Check it and show the decision; "
+                                                                        "write nothing.")] = False,
                 config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Settle a pending account; the decision is logged with who and why."""
     decision = application(config, db).resolve_pending_territory(operator(by), account, territory=territory,
-                                                                 approve=approve, reason=reason)
+                                                                 approve=approve, reason=reason, dry_run=dry_run)
     if as_json:
         emit_json(decision)
+    elif dry_run:
+        console.print(f"dry run, nothing written: {decision.explanation}", markup=False)
     else:
         console.print(f"{decision.explanation} [dim]({decision.id})[/]")
 

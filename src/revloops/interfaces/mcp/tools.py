@@ -151,14 +151,16 @@ Seed = Annotated[int, Field(description="random seed")]
 def my_leads(status: Annotated[str | None, Field(description="lead Status")] = None,
              qualification: Annotated[str | None, Field(description="MQL, Nurture, Disqualified")] = None,
              min_score: Annotated[float | None, Field(description="lowest score")] = None,
-             created_since: Day = None, limit: Limit = 20, cursor: Cursor = None
-             ) -> Annotated[CallToolResult, Page[LeadSummary]]:
-    """My leads, newest first, by status, qualification, score, creation date."""
+             created_since: Day = None,
+             sla: Annotated[Literal["unowned", "due", "breached", "met", "late"] | None,
+                            Field(description="first-touch SLA state")] = None,
+             limit: Limit = 20, cursor: Cursor = None) -> Annotated[CallToolResult, Page[LeadSummary]]:
+    """My leads, newest first, by status, qualification, score, creation date, SLA state."""
     app, who = _call()
     page = app.my_leads(who, status=status, qualification=qualification, min_score=min_score,
-                        created_since=created_since, limit=limit, cursor=cursor)
+                        created_since=created_since, sla=sla, limit=limit, cursor=cursor)
     return _answer(page, _page_text("leads", page, lambda r: f"{r.id} {r.name} ({r.company}) {r.status}, "
-                                                             f"score {r.score}, {r.qualification}"))
+                                                             f"score {r.score}, {r.qualification}, SLA {r.sla}"))
 
 
 @tool("rep", read_only=True)
@@ -171,11 +173,14 @@ def my_accounts(limit: Limit = 20, cursor: Cursor = None) -> Annotated[CallToolR
 
 
 @tool("rep", read_only=True)
-def my_tasks(limit: Limit = 20, cursor: Cursor = None) -> Annotated[CallToolResult, Page[TaskRow]]:
-    """My open milestone tasks, soonest due first."""
+def my_tasks(due: Annotated[Literal["overdue", "today", "week"] | None,
+                           Field(description="only overdue, due today, or due this week")] = None,
+             limit: Limit = 20, cursor: Cursor = None) -> Annotated[CallToolResult, Page[TaskRow]]:
+    """My open milestone tasks, soonest due first: overdue, today, this week."""
     app, who = _call()
-    page = app.my_tasks(who, limit=limit, cursor=cursor)
-    return _answer(page, _page_text("open tasks", page, lambda t: f"{t.task_id} due {t.due}: {t.subject}"))
+    page = app.my_tasks(who, due=due, limit=limit, cursor=cursor)
+    return _answer(page, _page_text("open tasks", page, lambda t: f"{t.task_id} due {t.due} ({t.bucket}): "
+                                                                  f"{t.subject}"))
 
 
 @tool("rep", read_only=True)
@@ -386,12 +391,13 @@ def list_pending_territories(status: Annotated[str | None, Field(description="on
 def resolve_pending_territory(account_id: Annotated[str, Field(description="account id (001...)")],
                               reason: Annotated[str, Field(description="why (logged)", max_length=500)],
                               territory: Annotated[str | None, Field(description="territory to put it in")] = None,
-                              approve: Annotated[bool, Field(description="approve the proposed territory")] = False
-                              ) -> Annotated[CallToolResult, Decision]:
+                              approve: Annotated[bool, Field(description="approve the proposed territory")] = False,
+                              dry_run: DryRun = False) -> Annotated[CallToolResult, Decision]:
     """Approve or override a pending match."""
     app, who = _call()
-    d = app.resolve_pending_territory(who, account_id, territory=territory, approve=approve, reason=reason)
-    return _answer(d, d.explanation)
+    d = app.resolve_pending_territory(who, account_id, territory=territory, approve=approve, reason=reason,
+                                      dry_run=dry_run)
+    return _answer(d, ("dry run: would log: " if dry_run else "") + d.explanation)
 
 
 @tool("ops", read_only=True)
@@ -482,11 +488,15 @@ def list_signals(domain: Annotated[str | None, Field(description="account domain
 
 
 @tool("ops", read_only=False, destructive=False, idempotent=False, open_world=True)
-def scan_account(domain: Annotated[str, Field(description="the target account's domain")]
-                 ) -> Annotated[CallToolResult, TickResult]:
+def scan_account(domain: Annotated[str, Field(description="the target account's domain")],
+                 dry_run: DryRun = False) -> Annotated[CallToolResult, TickResult]:
     """Scan one target account for signals now."""
     app, who = _call()
-    r = app.scan_target(who, domain)
+    r = app.scan_target(who, domain, dry_run=dry_run)
+    if dry_run:
+        b = r.budget
+        return _answer(r, f"dry run: {domain} would be scanned by {b.scanner}; today {b.searches} of "
+                          f"{b.searches_per_day} searches, {b.tokens:,} of {b.tokens_per_day:,} tokens used")
     return _answer(r, f"{len(r.scans)} scan(s), {r.new_signals} new signals, {len(r.outreach)} outreach runs")
 
 
@@ -546,12 +556,13 @@ def workflow_status(failures: Annotated[int, Field(description="latest failures 
 # -- eng ----------------------------------------------------------------------------------------------------------
 
 @tool("eng", read_only=False, destructive=False, idempotent=False)
-def retry_workflow(workflow_id: Annotated[str, Field(description="a failed or stuck run's id")]
-                   ) -> Annotated[CallToolResult, RetryResult]:
+def retry_workflow(workflow_id: Annotated[str, Field(description="a failed or stuck run's id")],
+                   dry_run: DryRun = False) -> Annotated[CallToolResult, RetryResult]:
     """Resume a failed or stuck workflow from its last completed step."""
     app, who = _call()
-    r = app.retry_workflow(who, workflow_id)
-    return _answer(r, f"{r.workflow_id} was {r.previous_state}; resumes from step {r.from_step}")
+    r = app.retry_workflow(who, workflow_id, dry_run=dry_run)
+    return _answer(r, f"{r.workflow_id} was {r.previous_state}; {'would resume' if dry_run else 'resumes'} "
+                      f"from step {r.from_step}")
 
 
 @tool("eng", read_only=True)

@@ -563,11 +563,12 @@ def pending(crm: CRM, status: str | None = None) -> list[PendingAccount]:
 
 
 def resolve(cfg: GtmConfig, crm: CRM, decisions: DecisionStore, account_id: str, *, territory: str | None = None,
-            approve: bool = False, reason: str = "", actor: str = "cli") -> Decision:
+            approve: bool = False, reason: str = "", actor: str = "cli", dry_run: bool = False) -> Decision:
     """Settle a pending account: put it in ``territory``, or ``approve`` the territory its evidence proposes.
 
     The territory is written as a manual association (later assignment runs keep it), the status becomes
-    ``manual``, and the decision is logged with who decided and why.
+    ``manual``, and the decision is logged with who decided and why. A dry run checks all of it and answers
+    the decision it would log (without an id: nothing is written).
     """
     if (territory is None) == (not approve):
         raise InputError("give either --territory or --approve", field="territory")
@@ -586,21 +587,24 @@ def resolve(cfg: GtmConfig, crm: CRM, decisions: DecisionStore, account_id: str,
     ids = _territory_ids(crm, tree.model.developer_name)
     if territory not in ids:
         raise NotFound(f"territory {territory!r} is not in the CRM's model {tree.model.developer_name}")
+    review = {"decided_by": actor, "why": reason, "approved": approve, "was": status, "territory": territory,
+              "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    decision = Decision(
+        loop="deploy", sobject="Account", record_id=account_id, outcome=str(territory),
+        detail={"status": MANUAL, "territory": territory, "review": review, "evidence": found},
+        explanation=f"{actor} put {account_id} in {territory} ({'approved' if approve else 'chosen'}; was {status})"
+                    + (f": {reason}" if reason else ""),
+        config_version=cfg.version, inputs_digest=digest(found), actor=actor)
+    if dry_run:
+        return decision.model_copy(update={"id": ""})  # shown, never stored
     stale = _rule_associations(crm, ids, account_id)
     if stale:
         crm.bulk_delete("ObjectTerritory2Association", stale)
     crm.create(ObjectTerritory2Association(ObjectId=account_id, Territory2Id=ids[territory],
                                            AssociationCause=MANUAL_CAUSE))
-    review = {"decided_by": actor, "why": reason, "approved": approve, "was": status, "territory": territory,
-              "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     crm.update("Account", account_id, {"Territory_Status__c": MANUAL,
                                        "Territory_Evidence__c": _evidence_text({**found, "review": review})})
-    return decisions.record(Decision(
-        loop="deploy", sobject="Account", record_id=account_id, outcome=str(territory),
-        detail={"status": MANUAL, "territory": territory, "review": review, "evidence": found},
-        explanation=f"{actor} put {account_id} in {territory} ({'approved' if approve else 'chosen'}; was {status})"
-                    + (f": {reason}" if reason else ""),
-        config_version=cfg.version, inputs_digest=digest(found), actor=actor))
+    return decisions.record(decision)
 
 
 def _rule_associations(crm: CRM, ids: Mapping[str, str], account_id: str) -> list[str]:

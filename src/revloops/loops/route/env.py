@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from revloops.config.loader import GtmConfig
 from revloops.core.context import build_context, segment_for
 from revloops.core.matching import AccountIndex
-from revloops.core.records import SObject
+from revloops.core.records import SObject, model_for
 from revloops.core.rotation import Rotation
 from revloops.core.rules import CompiledRules, compile_rules
 from revloops.loops.route.logic import Directory, Queue, RouteHandlers, User
@@ -34,6 +34,14 @@ def load_directory(crm: CRM) -> Directory:
     return Directory(users, queues)
 
 
+def stored_accounts(crm: CRM) -> Iterator[dict[str, Any]]:
+    """Every stored account's set fields (``SObject.fields()``), read as columns: no record object per account,
+    which halves building a snapshot of a hundred thousand accounts."""
+    for frame in crm.read_columns("Account", list(model_for("Account").model_fields)):
+        for row in frame.iter_rows(named=True):
+            yield {k: v for k, v in row.items() if v is not None}
+
+
 @dataclass
 class RouteEnv:
     """Compiled rules and the CRM snapshot routing reads; cheap to reuse across calls."""
@@ -52,7 +60,7 @@ class RouteEnv:
     def load(cls, cfg: GtmConfig, crm: CRM, rules: Any | None = None) -> RouteEnv:
         """Build from a config (``rules`` overrides its rules.yaml, for previews of a proposed file)."""
         match = cfg.get("match_rules")
-        return cls(cfg=cfg, directory=load_directory(crm), accounts=AccountIndex(crm.query_all(Query("Account"))),
+        return cls(cfg=cfg, directory=load_directory(crm), accounts=AccountIndex(stored_accounts(crm)),
                    territory_rules=compile_rules(match, "Account") if match is not None else None,
                    rules_file=rules if rules is not None else cfg.get("rules"))
 
