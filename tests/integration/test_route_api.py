@@ -107,7 +107,33 @@ def test_preview_with_proposed_rules_lists_moves(client: TestClient, acme: Platf
     body = resp.json()
     assert resp.status_code == 200, resp.text
     assert body["moves"] and all(m["new_rule"] == "catch-all" for m in body["moves"])
-    assert sum(body["summary"]["by_rule"].values()) == len(body["moves"])
+    assert sum(body["summary"]["by_rule"].values()) == len(body["moves"]) == body["moves_total"]
+    assert body["next_cursor"] is None  # no page asked for: every move
+
+
+def test_the_moves_of_a_preview_come_a_page_at_a_time(acme: Platform) -> None:
+    from revloops.app import Caller
+    from revloops.app.models import Proposal, RecordSource
+    from revloops.core.errors import InputError
+
+    app, op = app_on(acme), Caller.operator("test")
+    proposal = Proposal(rules=rules_with_catch_all_first(acme.settings.config / "rules.yaml"))
+    source = RecordSource(from_crm=True, limit=100)
+    whole = app.preview_routing(op, source, proposal)
+    assert whole.moves and whole.moves_total == len(whole.moves) > 7
+    pages, cursor = [], None
+    while True:
+        page = app.preview_routing(op, source, proposal, moves_limit=7, cursor=cursor)
+        assert page.moves is not None and len(page.moves) <= 7 and page.moves_total == whole.moves_total
+        assert page.summary == whole.summary  # the counts cover every move, whatever the page
+        pages += page.moves
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert pages == whole.moves
+    with pytest.raises(InputError) as bad:
+        app.preview_routing(op, source, proposal, moves_limit=0)
+    assert bad.value.field == "moves_limit"
 
 
 def test_cli_preview_against_a_git_revision(acme: Platform, tmp_path: Path) -> None:

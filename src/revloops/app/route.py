@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from revloops.app.base import AppBase
+from revloops.app.base import AppBase, page_offset
 from revloops.config.loader import GtmConfig, with_file
 from revloops.config.revision import load_config_at
 from revloops.config.yamlfile import YamlDoc, load_yaml
@@ -27,6 +27,7 @@ from revloops.ports.crm import Query
 
 RoutedObject = Literal["Lead", "Account", "Contact", "Opportunity"]
 MAX_INLINE = 50_000
+MAX_MOVES_PAGE = 500  # moves one page of a preview answers
 
 
 class RecordSource(Frozen):
@@ -57,6 +58,8 @@ class PreviewResult(Frozen):
     old: str | None = None
     new: str | None = None
     moves: list[Move] | None = None
+    moves_total: int | None = None
+    next_cursor: str | None = None
     summary: dict[str, dict[str, int]] | None = None
     rotation: int | None = None
     capped_old: int | None = None
@@ -153,10 +156,12 @@ class RouteActions(AppBase):
         return None
 
     def preview_routing(self, caller: Caller, source: RecordSource, proposal: Proposal | None = None,
-                        today: dt.date | None = None, caps: bool = True) -> PreviewResult:
+                        today: dt.date | None = None, caps: bool = True, moves_limit: int | None = None,
+                        cursor: str | None = None) -> PreviewResult:
         """Owner distribution of many records through the batch path (nothing written; round robin simulated
         from the current state; daily caps per day the records were created, none with ``caps=False``); with a
-        proposal, every record whose rule, action or owner would change.
+        proposal, every record whose rule, action or owner would change (``moves_limit`` of them from
+        ``cursor`` when given, with their total and the next cursor; the summary counts them all).
 
         Raises:
             Forbidden: below the ops tier.
@@ -174,13 +179,14 @@ class RouteActions(AppBase):
             old_cfg, new_cfg, old, new = None, other, f"current ({current[:12]})", "proposed rules"
         found, result = flow.compare(self.platform, records, before_cfg=old_cfg, after_cfg=new_cfg,
                                      sobject=source.sobject, today=today, caps=caps)
-        return PreviewResult(records=result.total, preview=result, old=old, new=new, moves=found.moves,
+        moves, nxt = found.moves, None
+        if moves_limit is not None:
+            if not 1 <= moves_limit <= MAX_MOVES_PAGE:
+                raise InputError(f"moves_limit must be between 1 and {MAX_MOVES_PAGE}", field="moves_limit")
+            start = page_offset(cursor)
+            moves = found.moves[start:start + moves_limit]
+            nxt = str(start + len(moves)) if start + len(moves) < len(found.moves) else None
+        return PreviewResult(records=result.total, preview=result, old=old, new=new, moves=moves,
+                             moves_total=len(found.moves), next_cursor=nxt,
                              summary=summarise(found.moves), rotation=found.rotation,
                              capped_old=found.capped_before, capped_new=found.capped_after)
-
-    def diff_routing(self, caller: Caller, source: RecordSource, proposal: Proposal,
-                     today: dt.date | None = None, caps: bool = True) -> PreviewResult:
-        """Which records would change rule, action or owner under a proposed rules file or revision."""
-        if all(x is None for x in (proposal.rules_file, proposal.rules, proposal.against)):
-            raise InputError("give a proposed rules file, rules or a revision to compare", field="rules")
-        return self.preview_routing(caller, source, proposal, today, caps)

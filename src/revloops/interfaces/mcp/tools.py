@@ -298,19 +298,22 @@ def _preview_text(p: PreviewResult) -> str:
     owners = sorted(p.preview.by_owner.items(), key=lambda kv: -kv[1])[:MAX_TEXT_ROWS]
     lines = [f"{p.records} records"] + [f"- {p.preview.owner_names.get(o, o)}: {n}" for o, n in owners]
     if p.moves is not None:
-        lines.append(f"{len(p.moves)} would move ({p.old} -> {p.new})")
+        more = f"; next page: cursor {p.next_cursor}" if p.next_cursor else ""
+        lines.append(f"{p.moves_total} would move ({p.old} -> {p.new}), {len(p.moves)} listed{more}")
     return "\n".join(lines)
 
 
 @tool("ops", read_only=True)
 def preview_routing(sobject: SObjectArg = "Lead", records: Records = None, from_crm: FromCrm = False,
                     limit: MaxRecords = None, rules: RulesArg = None, against: Against = None,
-                    caps: Annotated[bool, Field(description="apply pools' daily caps")] = True
-                    ) -> Annotated[CallToolResult, PreviewResult]:
+                    caps: Annotated[bool, Field(description="apply pools' daily caps")] = True,
+                    moves_limit: Annotated[int, Field(description="moves per page", ge=1, le=500)] = 20,
+                    cursor: Cursor = None) -> Annotated[CallToolResult, PreviewResult]:
     """Simulate routing for one record, a batch, or a proposed rules change."""
     app, who = _call()
     proposal = Proposal(rules=rules, against=against) if rules is not None or against is not None else None
-    p = app.preview_routing(who, _source(sobject, records, from_crm, limit), proposal, caps=caps)
+    p = app.preview_routing(who, _source(sobject, records, from_crm, limit), proposal, caps=caps,
+                            moves_limit=moves_limit, cursor=cursor)
     return _answer(p, _preview_text(p))
 
 
