@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 BENCHES = ["route.py", "route_e2e.py", "territories.py", "assign_e2e.py", "design.py", "chain.py", "retention.py", "signals.py",
-           "warehouse.py", "mcp.py"]
+           "warehouse.py", "mcp.py", "plan.py"]
 
 
 def main(argv: list[str]) -> int:

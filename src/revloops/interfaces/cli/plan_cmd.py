@@ -42,32 +42,53 @@ def _counts_table(title: str, rows: list[PlanCount], limit: int = SHOWN) -> Tabl
     return table
 
 
+def _records_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], total: int) -> Table:
+    table = Table(*header, title=f"{title} (first {min(len(rows), SHOWN)} of {total:,})", title_justify="left")
+    for row in rows[:SHOWN]:
+        table.add_row(*row)
+    return table
+
+
 def _section_tables(s: PlanSection) -> list[Table]:
     out: list[Table] = []
-    if s.route is not None:
-        out += [_counts_table("by rule", s.route.by_rule), _counts_table("by owner", s.route.by_owner)]
-    if s.qualify is not None:
-        out.append(_counts_table("bands", s.qualify.bands))
-        if s.qualify.by_rule:
+    if s.route is not None and s.route.moves:
+        r = s.route
+        out += [_counts_table("by rule", r.by_rule), _counts_table("by owner", r.by_owner)]
+        out.append(_records_table("moves", ("lead", "rule", "owner", "why"), [
+            (m.record_id, f"{m.old_rule} -> {m.new_rule}", f"{m.old_owner_name} -> {m.new_owner_name}", m.reason)
+            for m in r.top], r.moves))
+    if s.qualify is not None and s.qualify.changed:
+        q = s.qualify
+        out.append(_counts_table("bands", q.bands))
+        if q.by_rule:
             table = Table("rule", "leads it moves", title="by rule", title_justify="left")
-            for rule, n in list(s.qualify.by_rule.items())[:SHOWN]:
+            for rule, n in list(q.by_rule.items())[:SHOWN]:
                 table.add_row(rule, f"{n:,}")
             out.append(table)
-    if s.plays is not None:
-        out.append(_counts_table("changes", s.plays.transitions))
-    if s.deploy is not None:
-        out.append(_counts_table("accounts by territory", s.deploy.by_territory))
-        if s.deploy.sync_added or s.deploy.sync_dropped:
-            table = Table("sync step", title="sync plan changes", title_justify="left")
-            for step in s.deploy.sync_added[:SHOWN]:
-                table.add_row(f"new  {step}")
-            for step in s.deploy.sync_dropped[:SHOWN]:
-                table.add_row(f"gone {step}")
-            out.append(table)
+        out.append(_records_table("leads", ("lead", "company", "score", "band"), [
+            (m.lead_id, m.company or "", f"{m.old_total} -> {m.new_total}", f"{m.old_band} -> {m.new_band}")
+            for m in q.top], q.changed))
+    if s.plays is not None and s.plays.changed:
+        p = s.plays
+        out.append(_counts_table("changes", p.transitions))
+        out.append(_records_table("records", ("record", "name", "from", "to"), [
+            (m.record_id, m.name or "", _side(m.old), _side(m.new)) for m in p.top], p.changed))
+    if s.deploy is not None and s.deploy.moves:
+        d = s.deploy
+        out.append(_counts_table("accounts by territory", d.by_territory))
+        out.append(_records_table("accounts", ("account", "name", "from", "to"), [
+            (m.account_id, m.name or "", _side(m.before), _side(m.after)) for m in d.top], d.moves))
+    if s.deploy is not None and (s.deploy.sync_added or s.deploy.sync_dropped):
+        table = Table("sync step", title="sync plan changes", title_justify="left")
+        for step in s.deploy.sync_added[:SHOWN]:
+            table.add_row(f"new  {step}")
+        for step in s.deploy.sync_dropped[:SHOWN]:
+            table.add_row(f"gone {step}")
+        out.append(table)
     if s.design is not None:
         table = Table("figure", "before", "after", "change", title="active scenario", title_justify="left")
-        for r in s.design.rows:
-            table.add_row(f"{r.section} {r.key}", _num(r.old), _num(r.new), _num(r.delta, signed=True))
+        for row in s.design.rows:
+            table.add_row(f"{row.section} {row.key}", _num(row.old), _num(row.new), _num(row.delta, signed=True))
         out.append(table)
     return out
 
