@@ -286,40 +286,50 @@ class WarehouseActions(AppBase):
                end: dt.date | None = None) -> MetricAnswer:
         """One metric by period and dimensions, from the registry's definition; a scoped caller sees the
         rows of their own records (a rep) or their team's (a manager)."""
+        return self._answers(caller, [metric], grain=grain, by=by, where=where, start=start, end=end)[0]
+
+    def _answers(self, caller: Caller, metrics: Sequence[str], *, grain: str | None, by: Sequence[str],
+                 where: Mapping[str, Scalar | Sequence[Scalar]] | None, start: dt.date | None,
+                 end: dt.date | None) -> list[MetricAnswer]:
+        """Metrics compiled from the registry and run over one opening of the warehouse."""
         reg = self._registry()
-        definition = reg.get(metric)
         owners = self.visible_owners(caller)
-        scope = None
-        if owners is not None:
-            view = reg.view_of(metric)
-            if view is None or "owner_id" not in view.dimensions:
-                raise Forbidden(f"{metric} is an org-wide figure: it needs the leadership tier", needs="leadership")
-            scope = ("owner_id", tuple(sorted(owners)))
-        grain = _grain(grain) if reg.has_time(metric) else None
         if start is not None and end is not None and end <= start:
             raise InputError("end must be after start", field="end")
-        req = MetricRequest(metric, grain=grain, by=tuple(by), where=dict(where or {}), start=start, end=end,
-                            scope=scope)
-        compiled = reg.compile(req)
+        asked = []
+        for metric in metrics:
+            definition = reg.get(metric)
+            scope = None
+            if owners is not None:
+                view = reg.view_of(metric)
+                if view is None or "owner_id" not in view.dimensions:
+                    raise Forbidden(f"{metric} is an org-wide figure: it needs the leadership tier",
+                                    needs="leadership")
+                scope = ("owner_id", tuple(sorted(owners)))
+            its_grain = _grain(grain) if reg.has_time(metric) else None
+            req = MetricRequest(metric, grain=its_grain, by=tuple(by), where=dict(where or {}), start=start,
+                                end=end, scope=scope)
+            asked.append((metric, definition, its_grain, scope, reg.compile(req)))
         wh = self._reader()
         try:
-            frame = wh.query(compiled.sql, compiled.params)
+            frames = [wh.query(compiled.sql, compiled.params) for *_, compiled in asked]
         finally:
             wh.close()
-        return MetricAnswer(metric=metric, label=definition.label, unit=definition.unit, grain=grain,
-                            by=list(by), columns=frame.columns,
-                            rows=[{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dicts()],
-                            sql=compiled.sql, params=[_jsonable(p) for p in compiled.params],
-                            scoped=scope is not None)
+        return [MetricAnswer(metric=metric, label=definition.label, unit=definition.unit, grain=its_grain,
+                             by=list(by), columns=frame.columns,
+                             rows=[{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dicts()],
+                             sql=compiled.sql, params=[_jsonable(p) for p in compiled.params],
+                             scoped=scope is not None)
+                for (metric, definition, its_grain, scope, compiled), frame in zip(asked, frames, strict=True)]
 
     def funnel_report(self, caller: Caller, *, by: Sequence[str] = (), grain: str | None = "month",
                       start: dt.date | None = None, end: dt.date | None = None) -> list[MetricAnswer]:
         """The funnel: leads, MQLs, conversions, the stage rates and speed to lead, by the dimensions and
-        period asked (segment, source, owner, route rule...)."""
+        period asked (segment, source, owner, route rule...), over one opening of the warehouse."""
         self.require(caller, "ops")
         ids = ("leads", "mqls", "conversions", "lead_to_mql", "mql_to_opportunity", "first_touch_p50_h",
                "sla_compliance")
-        return [self.metric(caller, m, grain=grain, by=by, start=start, end=end) for m in ids]
+        return self._answers(caller, ids, grain=grain, by=by, where=None, start=start, end=end)
 
     # -- Coach --------------------------------------------------------------------------------------------
     def _window(self, metrics: MetricsFile, kind: str, default: int = 30) -> int:

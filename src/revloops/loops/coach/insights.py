@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from revloops.core.formatting import dollars
 from revloops.core.model import Frozen
 from revloops.ports.warehouse import Warehouse
 
@@ -246,9 +247,7 @@ def _months_before(day: dt.date, months: int) -> dt.date:
 
 
 def _money(value: Any) -> str:
-    amount = float(value or 0)
-    return f"${amount / 1e6:.1f}M" if abs(amount) >= 1e6 else f"${amount / 1e3:.0f}k" if abs(amount) >= 1e3 \
-        else f"${amount:.0f}"
+    return dollars(float(value or 0))
 
 
 def _params(params: list[Any]) -> list[Any]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from revloops.core.errors import NotFound
+from revloops.core.formatting import dollars, pct
 from revloops.loops.coach.insights import Insight
 from revloops.loops.coach.metrics import MetricRequest, Registry
 from revloops.loops.coach.report import Chart, Kpi, ReportModel, Section, Series, Table, render_html
@@ -60,13 +61,11 @@ def _num(value: Any) -> float | None:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+    return pct(value, missing="n/a")
 
 
 def _money(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"${value / 1e6:.1f}M" if abs(value) >= 1e6 else f"${value / 1e3:.0f}k"
+    return dollars(value, missing="n/a")
 
 
 def _hours(value: float | None) -> str:
