@@ -36,7 +36,8 @@ def page_offset(cursor: str | None) -> int:
     """
     if cursor is None:
         return 0
-    if not cursor.isdigit():
+    # an offset a database takes (a 64-bit integer); no list gives out more than this
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 12:
         raise InputError("not a cursor this list gave out", field="cursor")
     return int(cursor)
 

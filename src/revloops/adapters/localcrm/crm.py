@@ -196,7 +196,7 @@ class LocalCRM(CRM):
     def query(self, query: Query, page_size: int = 2000, page_token: str | None = None) -> Page:
         table = _table(query.sobject)
         where = [_condition(table, f) for f in query.filters]
-        offset = int(base64.urlsafe_b64decode(page_token.encode()).decode()) if page_token else 0
+        offset = _offset(page_token) if page_token else 0
         stmt = sa.select(table).where(*where).order_by(*self._order(table, query))
         count_stmt = sa.select(sa.func.count()).select_from(table).where(*where)
         with self.engine.connect() as conn:
@@ -448,3 +448,18 @@ class LocalCRM(CRM):
 
     def describe(self) -> dict[str, Any]:
         return {"crm": self.name, "database": self.engine.url.render_as_string(hide_password=True)}
+
+
+def _offset(page_token: str) -> int:
+    """The offset a page token this CRM gave out stands for.
+
+    Raises:
+        ValueError: not such a token (bad base64, not a number, or an offset no database takes).
+    """
+    try:
+        text = base64.urlsafe_b64decode(page_token.encode()).decode()
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError("not a page token") from exc
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise ValueError("not a page token")
+    return int(text)
