@@ -1,4 +1,5 @@
-"""A list's cursor is an offset a database can take: anything else is a 422 naming ``cursor``, never a 500."""
+"""Inputs that reach a database or git are checked first: a bad cursor, page token or revision is a 422 naming its
+field, never a 500."""
 
 from __future__ import annotations
 
@@ -35,3 +36,20 @@ def test_the_embedded_crm_refuses_a_page_token_it_never_gave_out(token: str, tmp
     assert first.total == 0 and first.next_token is None
     with pytest.raises(ValueError, match="not a page token"):
         crm.query(Query("Lead"), page_token=token)
+
+
+@pytest.mark.parametrize("rev", ["", "\x00", "main\x00", "-o", "--output=/tmp/x", "a\nb", "x" * 201])
+def test_a_revision_git_would_misread_is_refused_before_git_runs(rev: str, tmp_path: Path) -> None:
+    from revloops.config.revision import load_config_at, merge_base
+
+    for load in (load_config_at, merge_base):
+        with pytest.raises(InputError) as bad:
+            load(tmp_path, rev)
+        assert bad.value.field == "against"
+
+
+def test_a_revision_as_users_name_them_passes() -> None:
+    from revloops.config.revision import check_rev
+
+    for rev in ("HEAD", "HEAD~2", "origin/main", "v1.2.0", "4ad6035302fe", "feature/plan-é"):
+        assert check_rev(rev) == rev
