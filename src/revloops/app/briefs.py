@@ -16,7 +16,7 @@ import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from revloops.app.base import AppBase, Page, page_offset
 from revloops.app.deploy import PendingAccount
@@ -51,7 +51,7 @@ MAX_RECORDS = 200  # records one reassignment moves
 MAX_RESCORE = 5000  # leads one rescore reads
 SLA_SCAN = 2000  # the newest leads an SLA filter looks through
 SlaState = Literal["unowned", "due", "breached", "met", "late"]
-SLA_STATES: tuple[str, ...] = ("unowned", "due", "breached", "met", "late")
+SLA_STATES: tuple[str, ...] = get_args(SlaState)
 Reassignable = Literal["Lead", "Account", "Opportunity"]
 _SCANS = threading.Lock()  # scans of this process, one at a time (a scan may start and stop the engine)
 _REASSIGNABLE = ("Lead", "Account", "Opportunity")

@@ -24,6 +24,7 @@ from revloops.app.briefs import (
     ScoreChange,
     SequenceBrief,
     SignalBrief,
+    SlaState,
     StageTotal,
     SystemHealth,
     TaskDone,
@@ -62,6 +63,7 @@ from revloops.app.records import LeadSummary
 from revloops.app.retention import (
     BacktestResult,
     ConversionResult,
+    Due,
     HealthDetail,
     HealthList,
     HealthRow,
@@ -133,7 +135,7 @@ from revloops.loops.route.types import Move, Preview
 
 __all__ = [
     "AccountMove", "AppliedChange", "AssignApplied", "AssignResult", "CaseResult", "ChainRun", "ChangePlan",
-    "Comparison", "PlanCount", "PlanSection",
+    "Comparison", "Due", "PlanCount", "PlanSection", "SlaState",
     "ComparisonResult", "ConfigFile", "ConfigSummary", "Coverage", "CrmCheck", "CrmEvent", "Decision", "DeltaRow",
     "DesignCheck", "EngineStatus", "EnrichmentOutcome", "EventsAccepted", "Explanation", "GroupRow", "InboxEvent",
     "InboxView", "Kind", "LeadSummary", "LoadResult", "LoopInfo", "Move", "Page", "PendingAccount", "PlannedChange",

@@ -93,6 +93,14 @@ def flatten(prefix: str, data: Mapping[str, Any], out: dict[str, Any]) -> None:
             out[path] = str(value)
 
 
+def head_count(value: object) -> int | None:
+    """A head count as an int (``"4200"`` and ``4200.0`` too); None when it is not one."""
+    try:
+        return int(float(value)) if value not in (None, "") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 def segment_for(employees: int | None, segments: Iterable[SegmentDef]) -> str | None:
     """The id of the first segment whose employee range holds ``employees`` (None when unknown or none does)."""
     if employees is None:

@@ -258,18 +258,18 @@ def changed_files(old: GtmConfig, new: GtmConfig) -> list[FileChange]:
 
 def sections_for(files: Sequence[FileChange]) -> dict[str, list[str]]:
     """The sections the changed files call for, each with its files, in the plan's order."""
-    keys = {f.key: f for f in files}
     out: dict[str, list[str]] = {}
     for loop, reads in SECTION_KEYS.items():
         hit = [f.file for f in files if f.key in reads]
-        if hit and any(k in keys for k in reads):
+        if hit:
             out[loop] = hit
     return out
 
 
 # -- the leads: Route, Qualify and Engage on one read ------------------------------------------------------------
-def _counts(pairs: Iterable[tuple[str | None, str | None]]) -> list[Count]:
-    tally = Counter(pairs)
+def _counts(pairs: Iterable[tuple[str | None, str | None]] | Counter[tuple[str | None, str | None]]) -> list[Count]:
+    """``(old, new)`` pairs, or a tally of them, as counts, most first."""
+    tally = pairs if isinstance(pairs, Counter) else Counter(pairs)
     return [Count(old=a, new=b, count=n) for (a, b), n in sorted(tally.items(), key=lambda kv: (-kv[1], str(kv[0])))]
 
 
@@ -427,7 +427,7 @@ class LeadPass:
         lost = sum(n for (a, b), n in self.bands.items() if a == "mql" and b != "mql")
         return QualifySection(leads=self.leads, enriched=self.enriched, changed=self.score_changed,
                               mql_gained=gained, mql_lost=lost,
-                              bands=_counts(k for k, n in self.bands.items() for _ in range(n)),
+                              bands=_counts(self.bands),
                               by_rule=dict(self.by_rule.most_common()), top=self.score_top)
 
     def engage_section(self) -> PlaysSection | None:
@@ -435,7 +435,7 @@ class LeadPass:
         if not self.engage:
             return None
         return PlaysSection(considered=self.open, changed=sum(self.play_moves.values()),
-                            transitions=_counts(k for k, n in self.play_moves.items() for _ in range(n)),
+                            transitions=_counts(self.play_moves),
                             top=self.play_top)
 
 
@@ -509,7 +509,7 @@ def pursue_section(plat: Any, old: GtmConfig, new: GtmConfig) -> PlaysSection | 
             if len(top) < TOP:
                 top.append(PlayMove(record_id=rid, name=name, old=x, new=y))
     return PlaysSection(considered=len(ids), changed=sum(moves.values()),
-                        transitions=_counts(k for k, n in moves.items() for _ in range(n)), top=top)
+                        transitions=_counts(moves), top=top)
 
 
 def expand_section(plat: Any, old: GtmConfig, new: GtmConfig, as_of: dt.date) -> PlaysSection | None:
@@ -576,29 +576,28 @@ def build_plan(plat: Any, old: GtmConfig, new: GtmConfig, *, old_label: str, new
         wanted = {k: v for k, v in wanted.items() if k in only}
     sections: list[Section] = []
     lead_loops = {k for k in wanted if k in ("route", "qualify", "engage")}
-    timings: dict[str, float] = {}
     if lead_loops:
         t0 = time.perf_counter()
         leads = LeadPass(plat, old, new, lead_loops, today=today, caps=caps)
         leads.run(progress)
-        timings["leads"] = round(time.perf_counter() - t0, 3)
+        took = round(time.perf_counter() - t0, 3)  # one read serves the three sections
         route, qualify, engage = leads.route_section(), leads.qualify_section(), leads.engage_section()
         if route is not None:
             sections.append(Section(
                 loop="route", title=TITLES["route"], files=wanted["route"], moves=route.moves,
-                considered=route.leads, route=route, seconds=timings["leads"],
+                considered=route.leads, route=route, seconds=took,
                 summary=f"{route.moves:,} of {route.leads:,} leads change rule, action or owner"
                         + (f"; {route.rotation:,} only rotate" if route.rotation else "")))
         if qualify is not None:
             sections.append(Section(
                 loop="qualify", title=TITLES["qualify"], files=wanted["qualify"], moves=qualify.changed,
-                considered=qualify.leads, qualify=qualify, seconds=timings["leads"],
+                considered=qualify.leads, qualify=qualify, seconds=took,
                 summary=f"{qualify.changed:,} of {qualify.leads:,} leads change band: "
                         f"{qualify.mql_gained:,} MQL gained, {qualify.mql_lost:,} lost"))
         if engage is not None:
             sections.append(Section(
                 loop="engage", title=TITLES["engage"], files=wanted["engage"], moves=engage.changed,
-                considered=engage.considered, plays=engage, seconds=timings["leads"],
+                considered=engage.considered, plays=engage, seconds=took,
                 summary=f"{engage.changed:,} of {engage.considered:,} open leads would get another play"))
     for loop, loop_files in wanted.items():
         if loop in lead_loops:

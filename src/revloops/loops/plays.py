@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from revloops.core.calendar import timezone_for
-from revloops.core.context import build_context, geo_of, segment_for
+from revloops.core.context import build_context, geo_of, head_count, segment_for
 from revloops.core.decisions import Decision, digest
 from revloops.core.errors import InputError, NotFound, RecordRejected
 from revloops.core.milestones import Milestone, MilestonePlan, MilestoneState, Place, schedule, task_key
@@ -106,15 +106,22 @@ def read_subject(plat: Ports, sobject: str, record_id: str) -> Subject:
             account = plat.crm.get("Account", record["AccountId"]).fields()
         except NotFound:
             account = None
-    capacity = plat.config.get("capacity")
-    employees = (account or {}).get("NumberOfEmployees")
-    segment = segment_for(int(employees), capacity.segments) if capacity is not None and employees else None
+    ctx, place = subject_context(plat.config, sobject, record, account)
+    return Subject(sobject, record, account, ctx, place)
+
+
+def subject_context(cfg: GtmConfig, sobject: str, record: Mapping[str, Any],
+                    account: Mapping[str, Any] | None) -> tuple[dict[str, Any], Place]:
+    """The context a plan's conditions see for a record and its account (``segment`` from the account's
+    employees and Design's segments; ``account.*``; ``geo.*`` of the account), and where the record is."""
+    capacity = cfg.get("capacity")
+    employees = head_count((account or {}).get("NumberOfEmployees"))
+    segment = segment_for(employees, capacity.segments) if capacity is not None and employees else None
     # an account's own fields are also its ``account.*``, so one play condition reads an account and a deal alike
     ctx = build_context(record, account=account, segment=segment, sobject=sobject)
     geo = geo_of(account, "Account") if account else {}
     ctx.update({k: v for k, v in geo.items() if k not in ctx})
-    place = Place(geo.get("geo.country"), geo.get("geo.region"))
-    return Subject(sobject, record, account, ctx, place)
+    return ctx, Place(geo.get("geo.country"), geo.get("geo.region"))
 
 
 # -- starting and reconciling a plan ----------------------------------------------------------------------

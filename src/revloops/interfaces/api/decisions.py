@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from revloops.app.models import Decision, LeadSummary, Page
+from revloops.app.models import Decision, LeadSummary, Page, SlaState
 from revloops.interfaces.api.deps import AppDep, CallerDep
 from revloops.interfaces.api.responses import errors
 
@@ -38,7 +38,7 @@ def explain(ident: str, app: AppDep, caller: CallerDep,
 def list_leads(app: AppDep, caller: CallerDep, status: str | None = None, qualification: str | None = None,
                min_score: Annotated[float | None, Query(description="lowest score")] = None,
                created_since: Annotated[dt.date | None, Query(description="created on or after")] = None,
-               sla: Annotated[Literal["unowned", "due", "breached", "met", "late"] | None,
+               sla: Annotated[SlaState | None,
                               Query(description="first-touch SLA state")] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None) -> Page[LeadSummary]:
     """The leads the caller sees (a rep's own, a manager's team's, everyone's), newest first, each with its SLA

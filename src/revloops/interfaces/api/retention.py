@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from revloops.app.models import (
     BacktestResult,
+    Due,
     HealthDetail,
     HealthList,
     HealthWrite,
@@ -109,7 +110,7 @@ def pipeline(app: AppDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, l
 @router.get("/tasks", response_model=Page[TaskRow], responses=errors(422))
 def tasks(app: AppDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
           cursor: str | None = None,
-          due: Annotated[Literal["overdue", "today", "week"] | None,
+          due: Annotated[Due | None,
                          Query(description="only those overdue, due today, or due this week")] = None,
           ) -> Page[TaskRow]:
     """Open milestone tasks in the caller's scope, soonest due first."""

@@ -29,6 +29,7 @@ from revloops.app.models import (
     ConfigSummary,
     Coverage,
     Decision,
+    Due,
     EmailDraft,
     EngineStatus,
     EnrichResult,
@@ -49,6 +50,7 @@ from revloops.app.models import (
     ScenarioRunResult,
     ScenarioSummary,
     SignalRow,
+    SlaState,
     SqlAnswer,
     SyncResult,
     SystemHealth,
@@ -152,7 +154,7 @@ def my_leads(status: Annotated[str | None, Field(description="lead Status")] = N
              qualification: Annotated[str | None, Field(description="MQL, Nurture, Disqualified")] = None,
              min_score: Annotated[float | None, Field(description="lowest score")] = None,
              created_since: Day = None,
-             sla: Annotated[Literal["unowned", "due", "breached", "met", "late"] | None,
+             sla: Annotated[SlaState | None,
                             Field(description="first-touch SLA state")] = None,
              limit: Limit = 20, cursor: Cursor = None) -> Annotated[CallToolResult, Page[LeadSummary]]:
     """My leads, newest first, by status, qualification, score, creation date, SLA state."""
@@ -173,7 +175,7 @@ def my_accounts(limit: Limit = 20, cursor: Cursor = None) -> Annotated[CallToolR
 
 
 @tool("rep", read_only=True)
-def my_tasks(due: Annotated[Literal["overdue", "today", "week"] | None,
+def my_tasks(due: Annotated[Due | None,
                            Field(description="only overdue, due today, or due this week")] = None,
              limit: Limit = 20, cursor: Cursor = None) -> Annotated[CallToolResult, Page[TaskRow]]:
     """My open milestone tasks, soonest due first: overdue, today, this week."""

@@ -15,15 +15,13 @@ from typing import Any
 
 from revloops.config.issues import ConfigIssue
 from revloops.config.loader import Check, GtmConfig
-from revloops.core.context import build_context, geo_of, segment_for
-from revloops.loops.plays import select
+from revloops.loops.plays import plays_in, select, subject_context
 from revloops.loops.pursue.config import DealPlaysFile
 from revloops.loops.route.cases import (
     NO_PLAY,
     CaseResult,
     CaseRunner,
     PlayCase,
-    as_int,
     cases_of,
     needs_files,
     split_record,
@@ -53,12 +51,7 @@ def deal_context(cfg: GtmConfig, record: Mapping[str, Any]) -> dict[str, Any]:
     """An opportunity case's context, as Pursue builds it from the deal and its account."""
     plain, given = split_record(record)
     account = {k[len(_ACCOUNT):]: v for k, v in given.items() if k.startswith(_ACCOUNT)} or None
-    capacity = cfg.get("capacity")
-    employees = as_int((account or {}).get("NumberOfEmployees"))
-    segment = segment_for(employees, capacity.segments) if capacity is not None and employees else None
-    ctx = build_context(plain, account=account, segment=segment, sobject="Opportunity")
-    geo = geo_of(account, "Account") if account else {}
-    ctx.update({k: v for k, v in geo.items() if k not in ctx})
+    ctx, _ = subject_context(cfg, "Opportunity", plain, account)
     ctx.update({k: v for k, v in given.items() if not k.startswith(_ACCOUNT)})
     return ctx
 
@@ -68,7 +61,7 @@ def deal_play_runner(cfg: GtmConfig) -> CaseRunner:
     lacking = needs_files(cfg, {"deal_plays": FILE})
     if lacking is not None:
         return lacking
-    plays = sorted(cfg.get("deal_plays").plays, key=lambda p: p.priority)
+    plays = plays_in(cfg, "pursue")
 
     def run(file: str, case: PlayCase) -> CaseResult:
         ctx = deal_context(cfg, case.record)

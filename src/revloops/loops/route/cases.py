@@ -24,7 +24,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from revloops.config.issues import ConfigIssue
 from revloops.config.loader import Check, ConfigFileSpec, GtmConfig
-from revloops.core.context import build_context, segment_for
+from revloops.core.context import build_context, head_count, segment_for
 from revloops.core.model import ConfigModel, Frozen
 from revloops.loops.expand.health import Feature
 from revloops.loops.qualify.config import Band
@@ -293,18 +293,10 @@ def case_context(cfg: GtmConfig, record: Mapping[str, Any], *, sobject: str = "L
     capacity = cfg.get("capacity")
     if segment is None and capacity is not None:
         employees = plain.get("NumberOfEmployees", given.get("enrichment.company.employee_count"))
-        segment = segment_for(as_int(employees), capacity.segments)
+        segment = segment_for(head_count(employees), capacity.segments)
     ctx = build_context(plain, segment=segment, score=score, sobject=sobject)
     ctx.update(given)
     return ctx
-
-
-def as_int(value: object) -> int | None:
-    """A head count as an int (``"4200"`` and ``4200.0`` too); None when it is not one."""
-    try:
-        return int(float(value)) if value not in (None, "") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def listing(label: str, items: Iterable[str]) -> str | None:

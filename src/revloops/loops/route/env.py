@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from revloops.config.loader import GtmConfig
-from revloops.core.context import build_context, segment_for
+from revloops.core.context import build_context, head_count, segment_for
 from revloops.core.matching import AccountIndex
 from revloops.core.records import SObject, model_for
 from revloops.core.rotation import Rotation
@@ -110,16 +110,10 @@ class RouteEnv:
             company = enrichment.get("company") or {}
             employees = company.get("employee_count") if isinstance(company, Mapping) else None
         capacity = self.cfg.get("capacity")
-        segment = segment_for(_as_int(employees), capacity.segments) if capacity is not None else None
+        segment = segment_for(head_count(employees), capacity.segments) if capacity is not None else None
         ctx = build_context(fields, account=account, enrichment=enrichment, score=score, segment=segment,
                             signal=signal, sobject=kind)
         if how:
             ctx["account.match"] = how
         return ctx
 
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(float(value)) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
